@@ -1,0 +1,79 @@
+"""``--on-error fail|skip`` for batch commands: nothing is dropped silently.
+
+With ``fail`` the first bad record raises its :class:`InputError`. With ``skip`` each bad
+record goes to a rejects JSONL (location, reason, the record itself) and the run goes on;
+:class:`BatchStats` counts what was read, written and rejected for the closing line.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import orjson
+
+from agentflan.errors import InputError
+from agentflan.io import atomic_path
+
+
+class OnError(str, enum.Enum):
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(slots=True)
+class BatchStats:
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return f"read {self.read}, written {self.written}, rejected {self.rejected}"
+
+
+class Rejects:
+    """Collects rejected records into a JSONL file, written atomically when the run closes.
+
+    The file appears only if something was rejected; its rows are
+    ``{"location": "file:line", "reason": "...", "record": <the input value or null>}``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, on_error: OnError = OnError.FAIL):
+        self.path = Path(path) if path is not None else None
+        self.on_error = OnError(on_error)
+        self.stats = BatchStats()
+        self._ctx: Any = None
+        self._fh: IO[bytes] | None = None
+
+    def handle(self, error: InputError, record: Any = None) -> None:
+        """Raise (``fail``) or record the rejection (``skip``)."""
+        if self.on_error is OnError.FAIL:
+            raise error
+        self.stats.rejected += 1
+        key = error.reason.split(":")[0][:80]
+        self.stats.reasons[key] = self.stats.reasons.get(key, 0) + 1
+        if self.path is None:
+            return
+        if self._fh is None:
+            self._ctx = atomic_path(self.path)
+            tmp = self._ctx.__enter__()
+            self._fh = tmp.open("wb")
+        row = {"location": str(error.location), "field": error.field, "reason": error.reason, "record": record}
+        self._fh.write(orjson.dumps(row, default=str))
+        self._fh.write(b"\n")
+
+    def __enter__(self) -> Rejects:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            # The rejects of a run that died are still worth keeping: they explain the death.
+            self._ctx.__exit__(None, None, None)
+            self._fh = None
+

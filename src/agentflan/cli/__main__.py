@@ -1,0 +1,3 @@
+from agentflan.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Typed errors that say where: the file, the line (or record id) and the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AgentflanError(Exception):
+    """Base class: every error agentflan raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a record came from: ``path:line`` for JSONL, ``path#index`` for JSON arrays."""
+
+    path: str
+    line: int | None = None
+    index: int | None = None
+    record_id: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+        elif self.index is not None:
+            where += f"#{self.index}"
+        if self.record_id is not None:
+            where += f" (id {self.record_id})"
+        return where
+
+
+class InputError(AgentflanError):
+    """A record that cannot be read; the message names file, line or id, and the field."""
+
+    def __init__(self, location: Location | str, message: str, field: str | None = None):
+        self.location = location
+        self.field = field
+        self.reason = message
+        where = f"{location}"
+        if field:
+            where += f": field {field!r}"
+        super().__init__(f"{where}: {message}")
+
+
+class FormatDetectionError(InputError):
+    """The first record matches no known format (or several, ambiguously)."""
+
+
+class ConfigError(AgentflanError):
+    """A recipe, training or evaluation config that is wrong; names the key."""

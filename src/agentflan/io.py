@@ -1,0 +1,159 @@
+"""Files in and out: path specs, located JSON records, and atomic writes.
+
+Every output goes through :func:`atomic_path`/:func:`atomic_open`: the data lands in a temp
+file beside the target and is renamed over it only when the writer finished, so an error,
+a kill or Ctrl-C never leaves a partial output file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from agentflan.errors import InputError, Location
+
+DATA_SUFFIXES = (".jsonl", ".json", ".ndjson")
+
+
+def expand_paths(spec: str | os.PathLike[str]) -> list[Path]:
+    """A file, a glob (``**`` allowed) or a folder (its JSON/JSONL files, recursively), sorted."""
+    text = os.fspath(spec)
+    path = Path(text)
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in DATA_SUFFIXES)
+    elif any(ch in text for ch in "*?["):
+        found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+    elif path.is_file():
+        found = [path]
+    else:
+        raise InputError(text, "no such file, folder or glob match")
+    if not found:
+        raise InputError(text, "matches no data files")
+    return found
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """One JSON value read from a file, or the error that prevented reading it."""
+
+    location: Location
+    value: Any = None
+    error: InputError | None = None
+
+
+def iter_records(path: Path) -> Iterator[RawRecord]:
+    """The records of a JSON or JSONL file with their locations.
+
+    JSONL is read line by line (memory stays flat); a line that is not JSON yields a record
+    carrying an :class:`InputError` with its line number, and reading goes on. A ``.json``
+    file holding an array yields its elements; holding an object, that one object.
+    """
+    name = str(path)
+    if path.suffix in (".jsonl", ".ndjson") or _looks_like_jsonl(path):
+        with path.open("rb") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield RawRecord(Location(name, line=lineno), orjson.loads(line))
+                except orjson.JSONDecodeError as exc:
+                    yield RawRecord(Location(name, line=lineno), error=InputError(Location(name, line=lineno), f"not valid JSON: {exc}"))
+        return
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        yield RawRecord(Location(name), error=InputError(name, f"not valid JSON: {exc}"))
+        return
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            yield RawRecord(Location(name, index=i), item)
+    else:
+        yield RawRecord(Location(name), data)
+
+
+def _looks_like_jsonl(path: Path) -> bool:
+    """A ``.json`` file whose first line is a complete object is JSONL in disguise (common on the hub)."""
+    if path.suffix != ".json":
+        return False
+    with path.open("rb") as fh:
+        first = fh.readline()
+        second = fh.readline()
+    if not second.strip() or not first.strip().startswith(b"{"):
+        return False
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp path beside ``target``; rename it over ``target`` only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(target: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temp file for writing; it becomes ``target`` only when the block ends without error."""
+    with atomic_path(target) as tmp:
+        if "b" in mode:
+            with tmp.open(mode) as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
+            with tmp.open(mode, encoding=encoding, newline="\n") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temp folder beside ``target`` that replaces it only on success (for multi-file outputs)."""
+    import shutil
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_json(target: str | os.PathLike[str], obj: Any, *, indent: bool = True) -> None:
+    """Write one JSON document atomically (manifests, summaries)."""
+    option = (orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY
+    with atomic_open(target, "wb", encoding=None) as fh:
+        fh.write(orjson.dumps(obj, option=option))
+        fh.write(b"\n")

@@ -1,0 +1,1 @@
+"""Agent protocols: the text formats an agent reads and writes."""

@@ -1,0 +1,46 @@
+"""The reader contract: a source format turns one JSON record into conversations.
+
+Files become records in :mod:`agentflan.io` (located by file and line); a
+:class:`SourceFormat` turns each record into zero or more :class:`Conversation` objects
+(a ToolBench answer file holds one per step). The format is detected from the first record
+unless the caller names it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from agentflan.conversation import Conversation
+from agentflan.errors import Location
+
+
+class SourceFormat(ABC):
+    """One input format; subclasses register under ``name`` with :func:`register`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @abstractmethod
+    def sniff(self, record: Any) -> bool:
+        """Whether a record looks like this format (cheap: keys and first values only)."""
+
+    @abstractmethod
+    def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
+        """The conversations in one record; raises :class:`~agentflan.errors.InputError`
+        naming ``location`` and the field when the record is malformed."""
+
+
+_REGISTRY: dict[str, type[SourceFormat]] = {}
+
+
+def register(cls: type[SourceFormat]) -> type[SourceFormat]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def source_formats() -> dict[str, type[SourceFormat]]:
+    from agentflan import sources  # noqa: F401  (importing the package registers the built-ins)
+
+    return dict(_REGISTRY)
