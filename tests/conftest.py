@@ -50,5 +50,5 @@ def _tokenizer_corpus() -> list[str]:
     path = SHARED_DATA / "fireact" / "hotpotqa_react_gpt.jsonl"
     if path.exists():
         with path.open(encoding="utf-8") as fh:
-            return [line for _, line in zip(range(200), fh)]
+            return [line for _, line in zip(range(200), fh, strict=False)]
     return ["The quick brown fox jumps over the lazy dog. Thought: Action: Action Input: {\"a\": 1}"] * 50
