@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -15,7 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-_RC = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9}
+_RC: dict[str, Any] = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9}
 
 
 def _svg(fig: plt.Figure) -> str:
