@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-_RC: dict[str, Any] = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9}
+_RC: Any = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9}
 
 
 def _svg(fig: plt.Figure) -> str:
