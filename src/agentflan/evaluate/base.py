@@ -38,10 +38,21 @@ class Backend(ABC):
     """Something that answers chat requests; ``generate`` is batched and keeps the order."""
 
     name: ClassVar[str]
+    #: The model as the user named it (a path, a hub id, a server's model name); goes into summaries.
+    model: str = ""
 
     @abstractmethod
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
         """One completion text per request, in order."""
+
+    @property
+    def batch_size(self) -> int:
+        """How many requests the runner should hand over per call (enough to keep the backend busy)."""
+        return 8
+
+    def describe(self) -> dict[str, Any]:
+        """The backend's identity and options for summaries and resume checks; never holds secrets."""
+        return {"backend": self.name, "model": self.model}
 
     def close(self) -> None:
         """Release connections or GPU memory (nothing to release by default)."""
@@ -91,6 +102,11 @@ class Suite(ABC):
 
     def sampling(self) -> Sampling:
         return Sampling()
+
+    def describe(self) -> dict[str, Any]:
+        """What makes two runs comparable (data, protocol, shots...); the runner refuses to resume
+        into a folder whose results came from a different description."""
+        return {"suite": self.name}
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         """The scorer's fields for one response."""

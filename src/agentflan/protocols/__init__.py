@@ -1,1 +1,12 @@
-"""Agent protocols: the text formats an agent reads and writes."""
+"""Agent protocols: the text formats an agent reads and writes.
+
+Importing this package registers the built-in protocols with :func:`get_protocol`.
+"""
+
+from agentflan.protocols import agentinstruct as _agentinstruct  # noqa: F401
+from agentflan.protocols import fireact as _fireact  # noqa: F401
+from agentflan.protocols import json_protocol as _json_protocol  # noqa: F401
+from agentflan.protocols import react as _react  # noqa: F401
+from agentflan.protocols.base import get_protocol, protocol_names
+
+__all__ = ["get_protocol", "protocol_names"]

@@ -20,6 +20,11 @@ _RC: Any = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9}
 
 
 def _svg(fig: plt.Figure) -> str:
+    # Named groups let the report (and its tests) find each plot's title and axis labels.
+    for ax in fig.axes:
+        ax.title.set_gid("plot-title")
+        ax.xaxis.label.set_gid("plot-xlabel")
+        ax.yaxis.label.set_gid("plot-ylabel")
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)

@@ -1,0 +1,36 @@
+"""Writers: conversations out to every supported format, atomically.
+
+``write(conversations, path, format)`` streams where the container allows (JSONL, JSON array,
+parquet); an error, a kill or Ctrl-C never leaves a partial output. ``writer_names()`` lists
+the formats: agentflan, native, sharegpt-tools, openai, toolllama, hf-dataset, parquet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from agentflan.batch import Rejects
+from agentflan.conversation import Conversation
+
+# Imported to register the formats.
+from agentflan.writers import agentflan, arrow, native, openai, sharegpt, toolllama  # noqa: F401
+from agentflan.writers.base import RecordWriter, Writer, get_writer, register, write_records, writer_names
+
+
+def write(
+    conversations: Iterable[Conversation],
+    path: str | os.PathLike[str],
+    format: str,
+    *,
+    rejects: Rejects | None = None,
+) -> int:
+    """Write ``conversations`` to ``path`` in ``format``; the number of rows written.
+
+    A conversation the format cannot express raises :class:`~agentflan.errors.InputError`, or,
+    with ``rejects`` in ``skip`` mode, goes to the rejects file while the rest are written."""
+    return get_writer(format).write(conversations, Path(path), rejects)
+
+
+__all__ = ["RecordWriter", "Writer", "get_writer", "register", "write", "write_records", "writer_names"]

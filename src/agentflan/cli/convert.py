@@ -1,0 +1,88 @@
+"""``agentflan convert IN OUT --to FORMAT``: any supported corpus format to any other."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from agentflan.batch import OnError, Rejects
+from agentflan.cli._common import add_from_option, progress
+from agentflan.errors import AgentflanError
+
+EPILOG = """\
+input formats (--from; detected when omitted):
+  agentflan        Agent-FLAN release JSONL {"conversation": [{role, content, loss}], "id"}
+  native           agentflan's own JSONL (everything kept: spans, protocols, loss, meta)
+  agentinstruct    AgentInstruct {"conversations": [{from|role, value|content, loss}], "id"}
+  toolbench        ToolBench raw answer files (answer_generation.train_messages + function)
+  toolllama        ToolLLaMA {"id": "Step N: ...", "conversations": [{from, value}]}
+  react-messages   FireAct ReAct trajectories in OpenAI messages
+  sharegpt-tools   ShareGPT / Glaive / LLaMA-Factory (human/gpt/function_call/observation + tools)
+  openai           OpenAI / TRL chat messages with tool_calls, tools
+IN may be a file, a glob ("answers/**/*.json"), a folder, a parquet file, a save_to_disk
+folder or hf://owner/name[:split] (streamed from the Hugging Face hub; needs the hf extra).
+
+output formats (--to): agentflan, native, sharegpt-tools (also writes LLaMA-Factory's
+dataset_info.json beside OUT), openai, toolllama, hf-dataset (a save_to_disk folder), parquet.
+JSON formats write JSONL when OUT ends in .jsonl and one JSON array when it ends in .json.
+OUT appears only when the whole run succeeded (an error or Ctrl-C leaves nothing behind).
+
+examples:
+  agentflan convert ../shared/data/toolbench/answers toolllama.json --to toolllama
+  agentflan convert glaive.json train.jsonl --to openai --on-error skip --rejects bad.jsonl
+  agentflan convert hf://OWNER/NAME:train corpus.parquet --to parquet --from openai
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
+    from agentflan.writers import writer_names
+
+    p = subparsers.add_parser(
+        name,
+        help=help_text,
+        description="Convert an agent corpus between formats, streaming. Prints 'read N, written N, rejected N' at the end.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", metavar="IN", help="input: file, glob, folder, parquet, save_to_disk folder or hf://owner/name[:split]")
+    p.add_argument("output", metavar="OUT", help="output file (or folder for hf-dataset); written atomically")
+    p.add_argument("--to", required=True, choices=writer_names(), metavar="FORMAT", help=f"output format, one of: {', '.join(writer_names())}")
+    add_from_option(p)
+    p.add_argument(
+        "--on-error",
+        choices=[e.value for e in OnError],
+        default="fail",
+        help="fail: stop at the first bad record, writing nothing (default); skip: set bad records aside in the rejects file and go on",
+    )
+    p.add_argument("--rejects", type=Path, metavar="PATH", help="rejects JSONL for --on-error skip (default: OUT.rejects.jsonl)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agentflan.sources import read
+    from agentflan.writers import write
+
+    output = Path(args.output)
+    rejects_path = args.rejects or output.with_name(output.name + ".rejects.jsonl")
+    status = 0
+    with Rejects(rejects_path, OnError(args.on_error)) as rejects:
+        try:
+            conversations = progress(read(args.input, args.from_format, rejects=rejects), desc="convert")
+            rejects.stats.written = write(conversations, output, args.to, rejects=rejects)
+        except AgentflanError as exc:
+            print(f"agentflan convert: error: {exc}", file=sys.stderr)
+            status = 2
+    stats = rejects.stats
+    if status == 0:
+        print(f"wrote {output} ({args.to})")
+        if args.to == "sharegpt-tools":
+            from agentflan.writers.sharegpt import DATASET_INFO, dataset_info_entry
+
+            entry = {output.stem: dataset_info_entry(output)}
+            print(f"LLaMA-Factory entry (merged into {output.parent / DATASET_INFO}):")
+            print(json.dumps(entry, indent=2))
+    if stats.rejected:
+        print(f"rejects: {rejects_path} ({', '.join(f'{k}: {v}' for k, v in sorted(stats.reasons.items()))})")
+    print(stats.summary())
+    return status

@@ -1,0 +1,259 @@
+"""Agent-H: does a model hallucinate tool use or format when a plain reply is called for?
+
+Every Agent-H item deserves a plain reply (the request needs no tool, or no offered tool
+serves it; see :mod:`agentflan.evaluate.agent_h_build`). Each response gets one label:
+
+``plain`` (correct)
+    Under the protocol prompt (H-ReAct; ``react`` by default): the response parses under the
+    protocol and calls no tool, i.e. ``Thought: ...\\nFinal Answer: ...`` (react),
+    ``{"thought", "action": "Final Answer", "action_input"}`` (json), a ``FinishAction`` step
+    (json-goal), ToolLLaMA's ``Action: Finish`` with its answer, or a think-only step where
+    the protocol allows one (fireact). **A bare natural-language reply** (text that fails to
+    parse and holds none of the protocol's markers, e.g. no ``Thought:``/``Action:``/
+    ``Final Answer:`` for react; the list is in ``data/eval/agent_h/prompts.yaml``) is also
+    ``plain`` by default (``bare_reply="plain"``): it answers the user and hallucinates
+    nothing, and it is what models tuned on Agent-FLAN's negative samples produce. With
+    ``bare_reply="format"`` it is a format-level hallucination instead; the summary always
+    reports both readings (``H_ReAct`` / ``H_ReAct_strict``).
+    Under the general prompt (H-General): any non-empty text without a tool call.
+
+``format`` (format-level hallucination)
+    The response is empty, or it uses the protocol but breaks it: a parse failure that is
+    not a bare reply (``Thought:`` with neither action nor answer, an answer followed by an
+    invented ``Observation:``, a malformed JSON object...). ``detail`` is the failure kind.
+
+``action`` (action-level hallucination)
+    The response calls a tool, in the protocol or in any other convention (a JSON call
+    object, a ``<tool_call>`` block; see :mod:`agentflan.evaluate.response_calls`), even when
+    the call itself is broken. ``detail`` is ``unoffered`` when any called tool is not
+    offered (every call is, when none is offered), else ``unneeded``. Action outranks format:
+    a half-written call is an action-level hallucination.
+
+Rates are the share of items not labelled ``plain``: ``H_ReAct`` over the protocol-prompt
+items, ``H_General`` over the general-prompt items, and ``H = 0.5 * ((1 - H_ReAct) + (1 -
+H_General)) * 100`` as in the paper. Breakdowns by sample kind and label follow. The suite
+also runs the tool-need companion items by default (``tool_need=True``) and reports their
+score beside ``H``, since a model that never calls tools would otherwise win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any, ClassVar, Literal
+
+from agentflan.errors import ConfigError
+from agentflan.evaluate.base import EvalItem, ItemResult, Sampling, Suite
+from agentflan.evaluate.registry import suite_options
+from agentflan.evaluate.response_calls import ANSWER_ACTIONS, detect_calls, real_calls, step_of
+from agentflan.evaluate.tool_corpus import prompts
+from agentflan.evaluate.toolneed import score_tool_need, split_specs, summarize_tool_need
+from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
+
+Label = Literal["plain", "format", "action"]
+BareReply = Literal["plain", "format"]
+
+
+@dataclass(slots=True)
+class Verdict:
+    label: Label
+    detail: str
+    calls: list[str]
+    bare: bool = False
+
+    def scores(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "detail": self.detail,
+            "hallucinated": self.label != "plain",
+            "calls": self.calls,
+            "bare": self.bare,
+        }
+
+
+def classify(
+    text: str,
+    *,
+    prompt: str,
+    protocol: str | AgentProtocol = "react",
+    offered: Collection[str] = (),
+    bare_reply: BareReply = "plain",
+) -> Verdict:
+    """The label of one response (see the module docstring); ``prompt`` is ``general`` or the protocol prompt."""
+    if not text.strip():
+        return Verdict("format", "empty", [])
+    if prompt == "general":
+        calls = detect_calls(text)
+        return _action(calls, offered) if calls else Verdict("plain", "reply", [])
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    result = proto.parse(text)
+    step = step_of(result)
+    calls = real_calls(step)
+    if isinstance(result, AgentStep):
+        if calls:
+            return _action(calls, offered)
+        if any(c.name in ANSWER_ACTIONS for c in result.tool_calls):
+            return Verdict("plain", "finish_call", [])
+        return Verdict("plain", "final_answer" if result.final_answer is not None else "thought_only", [])
+    calls = calls or detect_calls(text)  # a call in another convention still is one
+    if calls:
+        return _action(calls, offered)
+    if is_bare(text, proto.name):
+        return Verdict(bare_reply, "bare", [], bare=True)
+    return Verdict("format", result.kind.value, [])
+
+
+def is_bare(text: str, protocol: str) -> bool:
+    """Whether ``text`` holds none of the protocol's markers (plain prose, no attempt at the format)."""
+    markers: dict[str, list[str]] = prompts()["protocol_markers"]
+    if protocol not in markers:
+        raise ConfigError(f"no protocol markers for {protocol!r} in data/eval/agent_h/prompts.yaml")
+    return not any(m in text for m in markers[protocol])
+
+
+def _action(calls: list[Any], offered: Collection[str]) -> Verdict:
+    names = [c.name for c in calls]
+    detail = "unoffered" if any(n not in offered for n in names) else "unneeded"
+    return Verdict("action", detail, names)
+
+
+def score_agent_h(item: EvalItem, response: str, bare_reply: BareReply = "plain") -> dict[str, Any]:
+    exp = item.expected
+    return classify(
+        response, prompt=exp["prompt"], protocol=exp["protocol"], offered=exp["offered"], bare_reply=bare_reply
+    ).scores()
+
+
+def summarize_agent_h(results: Iterable[ItemResult], bare_reply: BareReply = "plain") -> dict[str, Any]:
+    """H-ReAct, H-General, H (and their strict readings), breakdowns, and the tool-need score."""
+    hallu: list[ItemResult] = []
+    need: list[ItemResult] = []
+    for r in results:
+        (need if r.meta.get("kind") == "tool_need" else hallu).append(r)
+    per_prompt: dict[str, dict[str, Any]] = {}
+    per_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for prompt in ("react", "general"):
+        rows = [r.scores for r in hallu if r.meta.get("prompt") == prompt]
+        per_prompt[prompt] = _rates(rows)
+        kinds = sorted({str(r.meta.get("kind")) for r in hallu})
+        for kind in kinds:
+            kind_rows = [r.scores for r in hallu if r.meta.get("prompt") == prompt and r.meta.get("kind") == kind]
+            per_kind.setdefault(kind, {})[prompt] = _rates(kind_rows)
+    h_react, h_general = per_prompt["react"]["hallucination"], per_prompt["general"]["hallucination"]
+    strict_react = per_prompt["react"]["hallucination_strict"]
+    metrics: dict[str, Any] = {"H": round(50.0 * ((1 - h_react) + (1 - h_general)), 2)}
+    if need:  # the counterweight, next to the headline (tables show the first rows)
+        metrics["ToolNeed"] = summarize_tool_need(need)["tool_need"]
+    metrics |= {
+        "H_ReAct": h_react,
+        "H_General": h_general,
+        "H_strict": round(50.0 * ((1 - strict_react) + (1 - h_general)), 2),
+        "H_ReAct_strict": strict_react,
+        "bare_reply": bare_reply,
+        "n_samples": len({r.meta.get("sample") for r in hallu}),
+        "per_prompt": per_prompt,
+        "per_kind": per_kind,
+    }
+    if need:
+        metrics["tool_need"] = summarize_tool_need(need)
+    return metrics
+
+
+def _rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(rows)
+
+    def rate(pred: Any) -> float:
+        return round(sum(1 for s in rows if pred(s)) / n, 4) if n else 0.0
+
+    return {
+        "n": n,
+        "hallucination": rate(lambda s: s["hallucinated"]),
+        "hallucination_strict": rate(lambda s: s["hallucinated"] or s["bare"]),
+        "format": rate(lambda s: s["label"] == "format"),
+        "action": rate(lambda s: s["label"] == "action"),
+        "action_unoffered": rate(lambda s: s["label"] == "action" and s["detail"] == "unoffered"),
+        "action_unneeded": rate(lambda s: s["label"] == "action" and s["detail"] == "unneeded"),
+        "bare": rate(lambda s: s["bare"]),
+    }
+
+
+# --------------------------------------------------------------------------- suite
+
+
+@dataclass(slots=True)
+class AgentHOptions:
+    """``data``: a file from ``agentflan eval build-agent-h``; otherwise the set is built here from
+    ``sources`` and ``general_questions`` (comma lists) plus the built-in set when ``builtin``."""
+
+    data: str | None = None
+    sources: list[str] | str | None = None
+    general_questions: list[str] | str | None = None
+    size: int = 1845
+    seed: int = 0
+    tool_fraction: float = 0.5
+    protocol: str = "react"
+    max_tools: int = 4
+    builtin: bool = True
+    #: Also run the tool-need companion items and report their score beside H.
+    tool_need: bool = True
+    tool_need_size: int | None = None
+    bare_reply: str = "plain"
+    max_new_tokens: int = 512
+
+
+class AgentHSuite(Suite):
+    name: ClassVar[str] = "agent-h"
+
+    def __init__(self, options: AgentHOptions):
+        if options.bare_reply not in ("plain", "format"):
+            raise ConfigError(f"bare_reply must be 'plain' or 'format', got {options.bare_reply!r}")
+        self.options = options
+        self.bare_reply: BareReply = "plain" if options.bare_reply == "plain" else "format"
+
+    def describe(self) -> dict[str, Any]:
+        return {"suite": self.name, **asdict(self.options)}
+
+    def sampling(self) -> Sampling:
+        return Sampling(max_new_tokens=self.options.max_new_tokens)
+
+    @cached_property
+    def _items(self) -> list[EvalItem]:
+        from agentflan.evaluate.agent_h_build import build_agent_h, load_sources
+        from agentflan.evaluate.itemfile import read_items
+
+        o = self.options
+        if o.data is not None:
+            items = read_items(o.data)
+            return items if o.tool_need else [it for it in items if not it.expected.get("needs_tool")]
+        corpus = load_sources(split_specs(o.sources), split_specs(o.general_questions), builtin=o.builtin)
+        if not corpus.tool_queries and not corpus.general:
+            raise ConfigError("agent-h has nothing to build from: give sources= or keep builtin=true")
+        return build_agent_h(
+            size=o.size,
+            seed=o.seed,
+            tool_fraction=o.tool_fraction,
+            protocol=o.protocol,
+            max_tools=o.max_tools,
+            corpus=corpus,
+            tool_need=o.tool_need,
+            tool_need_size=o.tool_need_size,
+        )
+
+    def items(self) -> Iterator[EvalItem]:
+        return iter(self._items)
+
+    def score(self, item: EvalItem, response: str) -> dict[str, Any]:
+        if item.expected.get("needs_tool"):
+            return score_tool_need(item, response)
+        return score_agent_h(item, response, self.bare_reply)
+
+    def summarize(self, results: Iterable[ItemResult]) -> dict[str, Any]:
+        return summarize_agent_h(results, self.bare_reply)
+
+
+def make_suite(**options: Any) -> AgentHSuite:
+    """Options: ``data`` | ``sources``/``general_questions`` (comma lists), ``size``, ``seed``,
+    ``tool_fraction``, ``protocol``, ``max_tools``, ``builtin``, ``tool_need``, ``tool_need_size``,
+    ``bare_reply`` (plain|format), ``max_new_tokens``."""
+    return AgentHSuite(suite_options(AgentHOptions, "agent-h", options))

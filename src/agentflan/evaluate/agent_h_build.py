@@ -1,0 +1,342 @@
+"""Build Agent-H (the paper's hallucination benchmark, never released) and its tool-need companion.
+
+Agent-H samples all deserve a plain reply (Agent-FLAN section 3.3):
+
+- ``tool_query/no_tools``: a request a tool would serve (ToolBench, Glaive, agentflan's own
+  set), with no tools offered;
+- ``tool_query/unrelated_tools``: the same kind of request with 1 to ``max_tools`` tools that
+  cannot serve it;
+- ``general/with_tools``: an ordinary question (tool-free chat, MMLU) with 1 to ``max_tools``
+  tools offered.
+
+"Unrelated" is decided by name: a tool whose name shares a content word with the request
+(``get_weather_forecast`` for "will it rain in Tokyo this weekend?" shares none, so the check
+is only a filter, not a proof) is never offered, and neither is a general-purpose tool (search,
+calculator, translator, code runner: ``generic_tools.txt``), since calling one of those could be
+fair for almost any question.
+
+Each sample becomes two items: the same request under a ReAct-style system prompt (H-ReAct,
+the protocol's own format instruction listing the offered tools) and under a general one
+(H-General). ``tool_fraction`` of the samples are tool queries when the sources allow; when one
+kind runs short the other fills the size, and when both run short the set is smaller than
+asked (:func:`build_summary` says by how much).
+
+The tool-need set is the counterweight: the same tool queries with the tools that serve them
+offered, where the right answer is a call (scored in :mod:`agentflan.evaluate.toolneed`).
+
+All random choices are seeded; the same inputs and seed give the same items, byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentflan.batch import Rejects
+from agentflan.conversation import Message, Tool
+from agentflan.errors import ConfigError
+from agentflan.evaluate.base import EvalItem
+from agentflan.evaluate.itemfile import write_items
+from agentflan.evaluate.tool_corpus import (
+    Corpus,
+    GeneralQuestion,
+    ToolQuery,
+    builtin_paths,
+    load_corpus,
+    prompts,
+    word_list,
+)
+from agentflan.jsonutil import dumps
+from agentflan.protocols.base import get_protocol
+
+KIND_NO_TOOLS = "tool_query/no_tools"
+KIND_UNRELATED = "tool_query/unrelated_tools"
+KIND_GENERAL = "general/with_tools"
+KIND_TOOL_NEED = "tool_need"
+PROMPTS = ("react", "general")
+#: Protocols whose format instruction lists the offered tools (FireAct's tools are fixed).
+TOOL_LISTING_PROTOCOLS = ("react", "json", "json-goal")
+
+T = TypeVar("T")
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(slots=True)
+class BuildOptions:
+    """How a set is drawn: size (samples; each gives two items), seed, mix, protocol, tools per sample."""
+
+    size: int = 1845
+    seed: int = 0
+    tool_fraction: float = 0.5
+    protocol: str = "react"
+    max_tools: int = 4
+    builtin: bool = True
+
+    def check(self) -> None:
+        if self.size < 1:
+            raise ConfigError(f"size must be at least 1, got {self.size}")
+        if not 0.0 <= self.tool_fraction <= 1.0:
+            raise ConfigError(f"tool_fraction must lie in [0, 1], got {self.tool_fraction}")
+        if self.max_tools < 1:
+            raise ConfigError(f"max_tools must be at least 1, got {self.max_tools}")
+        if self.protocol not in TOOL_LISTING_PROTOCOLS:
+            raise ConfigError(f"protocol must be one of {', '.join(TOOL_LISTING_PROTOCOLS)} (they list the offered tools), got {self.protocol!r}")
+
+
+@dataclass(slots=True)
+class _Sample:
+    kind: str
+    key: str
+    query: str
+    source: str
+    source_id: str
+    tools: list[Tool]
+
+
+def load_sources(
+    sources: Sequence[str | os.PathLike[str]], general_questions: Sequence[str | os.PathLike[str]] = (), *, builtin: bool = True,
+    rejects: Rejects | None = None,
+) -> Corpus:
+    """The deduplicated corpus of the given inputs, after the built-in ones when ``builtin``."""
+    specs: list[str | Path] = [*(builtin_paths() if builtin else []), *map(str, sources), *map(str, general_questions)]
+    corpus = load_corpus(specs, rejects=rejects).dedupe()
+    builtin_names = {str(p): f"builtin:{p.name}" for p in builtin_paths()}
+    entries: list[ToolQuery | GeneralQuestion] = [*corpus.tool_queries, *corpus.general]
+    for entry in entries:  # no install path in the items
+        entry.source = builtin_names.get(entry.source, entry.source)
+        entry.group = builtin_names.get(entry.group.partition(":")[2], entry.group)
+    return corpus
+
+
+def build_agent_h(
+    sources: Sequence[str | os.PathLike[str]] = (),
+    *,
+    general_questions: Sequence[str | os.PathLike[str]] = (),
+    size: int = 1845,
+    seed: int = 0,
+    tool_fraction: float = 0.5,
+    protocol: str = "react",
+    max_tools: int = 4,
+    builtin: bool = True,
+    out: str | os.PathLike[str] | None = None,
+    rejects: Rejects | None = None,
+    corpus: Corpus | None = None,
+    tool_need: bool = False,
+    tool_need_size: int | None = None,
+) -> list[EvalItem]:
+    """Agent-H items (two per sample) from ``sources`` + ``general_questions``; JSONL to ``out`` when given.
+
+    ``tool_need`` mixes in the tool-need companion items (``tool_need_size`` of them, None: all)
+    so that one file scores both sides."""
+    opts = BuildOptions(size, seed, tool_fraction, protocol, max_tools, builtin)
+    opts.check()
+    corpus = corpus if corpus is not None else load_sources(sources, general_questions, builtin=builtin, rejects=rejects)
+    items = [it for s in _draw_agent_h(corpus, opts) for it in render_sample(s, opts.protocol)]
+    if tool_need:
+        need = build_tool_need(size=tool_need_size, seed=seed, protocol=protocol, max_tools=max_tools, corpus=corpus)
+        items = spread(items, need)
+    if out is not None:
+        write_items(items, out)
+    return items
+
+
+def build_tool_need(
+    sources: Sequence[str | os.PathLike[str]] = (),
+    *,
+    size: int | None = None,
+    seed: int = 0,
+    protocol: str = "react",
+    max_tools: int = 4,
+    builtin: bool = True,
+    out: str | os.PathLike[str] | None = None,
+    rejects: Rejects | None = None,
+    corpus: Corpus | None = None,
+) -> list[EvalItem]:
+    """Tool-need items: each tool query with the tools that serve it (plus unrelated ones when
+    its source offered a single tool), expecting a call. ``size`` None takes every query."""
+    opts = BuildOptions(size or 1, seed, 1.0, protocol, max_tools, builtin)
+    opts.check()
+    corpus = corpus if corpus is not None else load_sources(sources, builtin=builtin, rejects=rejects)
+    pool = _Pool(corpus)
+    queries = [q for q in corpus.tool_queries if _acceptable(q)]
+    random.Random(f"{seed}/tool-need").shuffle(queries)
+    if size is not None:
+        queries = queries[:size]
+    items: list[EvalItem] = []
+    for n, q in enumerate(queries, start=1):
+        tools = list(q.tools)
+        if len(tools) < 2:
+            rng = random.Random(f"{seed}/{KIND_TOOL_NEED}/{q.id}")
+            tools += pool.unrelated(q.query, {t.name for t in tools}, rng, opts.max_tools - 1 or 1)
+            rng.shuffle(tools)
+        sample = _Sample(KIND_TOOL_NEED, f"n{n:04d}", q.query, q.source, q.id, tools)
+        expected = {
+            "needs_tool": True,
+            "acceptable": _acceptable(q),
+            "reference": q.reference.to_dict() if q.reference is not None else None,
+        }
+        items.extend(render_sample(sample, protocol, expected))
+    if out is not None:
+        write_items(items, out)
+    return items
+
+
+def spread(first: list[EvalItem], second: list[EvalItem]) -> list[EvalItem]:
+    """Both lists' samples (an item's ``meta["sample"]``) merged evenly in order, so the first N
+    items (the runner's ``--limit``) hold both kinds in proportion."""
+
+    def samples(items: list[EvalItem]) -> list[list[EvalItem]]:
+        groups: dict[str, list[EvalItem]] = {}
+        for it in items:
+            groups.setdefault(str(it.meta.get("sample", it.id)), []).append(it)
+        return list(groups.values())
+
+    a, b = samples(first), samples(second)
+    keyed = [((i + 1) / len(a), 0, g) for i, g in enumerate(a)] + [((i + 1) / len(b), 1, g) for i, g in enumerate(b)]
+    return [it for _, _, group in sorted(keyed, key=lambda k: (k[0], k[1])) for it in group]
+
+
+def _acceptable(q: ToolQuery) -> list[str]:
+    offered = {t.name for t in q.tools}
+    names = q.acceptable or ([q.reference.name] if q.reference is not None else [])
+    return [n for n in names if n in offered]
+
+
+def _draw_agent_h(corpus: Corpus, opts: BuildOptions) -> list[_Sample]:
+    rng = random.Random(f"{opts.seed}/agent-h")
+    tool_cands = interleave(
+        [((k, q), q.group) for q in corpus.tool_queries for k in (KIND_NO_TOOLS, KIND_UNRELATED)], rng
+    )
+    general_cands = interleave([(g, g.group) for g in corpus.general], rng)
+    want_tool = round(opts.size * opts.tool_fraction)
+    n_tool = min(len(tool_cands), want_tool)
+    n_general = min(len(general_cands), opts.size - n_tool)
+    n_tool = min(len(tool_cands), opts.size - n_general)  # the tool side fills what the general side lacks
+    pool = _Pool(corpus)
+    samples: list[_Sample] = []
+    for kind, q in tool_cands[:n_tool]:
+        srng = random.Random(f"{opts.seed}/{kind}/{q.id}")
+        tools = [] if kind == KIND_NO_TOOLS else pool.unrelated(q.query, {t.name for t in q.tools}, srng, opts.max_tools)
+        if kind == KIND_UNRELATED and not tools:
+            kind = KIND_NO_TOOLS  # nothing in the pool is unrelated enough: offer none
+        samples.append(_Sample(kind, "", q.query, q.source, q.id, tools))
+    for g in general_cands[:n_general]:
+        srng = random.Random(f"{opts.seed}/{KIND_GENERAL}/{g.id}")
+        samples.append(_Sample(KIND_GENERAL, "", g.text, g.source, g.id, pool.unrelated(g.text, set(), srng, opts.max_tools)))
+    rng.shuffle(samples)
+    for n, s in enumerate(samples, start=1):
+        s.key = f"h{n:04d}"
+    return samples
+
+
+def interleave(entries: Sequence[tuple[T, str]], rng: random.Random) -> list[T]:
+    """Entries shuffled within their group, then taken from each group in turn: every input
+    contributes evenly until it runs out, however large the others are."""
+    groups: dict[str, list[T]] = {}
+    for value, group in entries:
+        groups.setdefault(group, []).append(value)
+    lanes = []
+    for name in sorted(groups):
+        lane = groups[name]
+        rng.shuffle(lane)
+        lanes.append(lane)
+    out: list[T] = []
+    for i in range(max((len(lane) for lane in lanes), default=0)):
+        out.extend(lane[i] for lane in lanes if i < len(lane))
+    return out
+
+
+class _Pool:
+    """The tools Agent-H may offer: sorted by name, generic ones removed, name words precomputed."""
+
+    def __init__(self, corpus: Corpus):
+        generic = word_list("generic_tools.txt")
+        self.tools: list[tuple[Tool, frozenset[str]]] = []
+        for name in sorted(corpus.pool):
+            tool = corpus.pool[name]
+            text = f"{_split_camel(tool.name)} {tool.description}".lower()
+            if any(re.search(rf"\b{re.escape(g)}\b", text) for g in generic):
+                continue
+            self.tools.append((tool, content_words(_split_camel(tool.name))))
+
+    def unrelated(self, text: str, exclude: set[str], rng: random.Random, max_tools: int) -> list[Tool]:
+        words = content_words(text)
+        families = {f for f in map(tool_family, exclude) if f}
+        eligible = [
+            t for t, w in self.tools if t.name not in exclude and not (w & words) and tool_family(t.name) not in families
+        ]
+        if not eligible:
+            return []
+        return rng.sample(eligible, min(rng.randint(1, max_tools), len(eligible)))
+
+
+def tool_family(name: str) -> str | None:
+    """The toolkit a function belongs to: ToolBench's ``<api>_for_<tool>``, T-Eval's ``Tool.api``."""
+    if "_for_" in name:
+        return name.rsplit("_for_", 1)[1]
+    if "." in name:
+        return name.split(".", 1)[0]
+    return None
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Words that carry meaning, cut to a 5-letter stem (``forecasting`` ~ ``forecast``)."""
+    stop = set(word_list("stopwords.txt"))
+    return frozenset(w[:5] for w in _WORD.findall(text.lower()) if len(w) >= 3 and w not in stop and not w.isdigit())
+
+
+def _split_camel(name: str) -> str:
+    return _CAMEL.sub(r"\1 \2", name).replace("_", " ").replace(".", " ")
+
+
+def render_sample(sample: _Sample, protocol: str, expected: dict[str, Any] | None = None) -> list[EvalItem]:
+    """The H-ReAct and H-General items of one sample."""
+    p = prompts()
+    offered = [t.name for t in sample.tools]
+    react_system = string.Template(p["react_system"]).substitute(
+        format_instruction=get_protocol(protocol).format_instruction(sample.tools)
+    )
+    general_system = p["general_system"]
+    if sample.tools:
+        listing = "\n".join(dumps(t.to_dict()) for t in sample.tools)
+        general_system += string.Template(p["general_tools"]).substitute(tools=listing)
+    items = []
+    for prompt, system in (("react", react_system), ("general", general_system)):
+        exp = {"needs_tool": False, **(expected or {}), "offered": offered, "prompt": prompt, "protocol": protocol}
+        items.append(
+            EvalItem(
+                id=f"{sample.key}/{prompt}",
+                messages=[Message("system", system), Message("user", sample.query)],
+                tools=list(sample.tools),
+                expected=exp,
+                meta={
+                    "sample": sample.key,
+                    "kind": sample.kind,
+                    "prompt": prompt,
+                    "source": sample.source,
+                    "source_id": sample.source_id,
+                },
+            )
+        )
+    return items
+
+
+def build_summary(items: Sequence[EvalItem], requested: int | None = None) -> dict[str, Any]:
+    """Counts of a built set: samples per kind and per source file, and the shortfall if any."""
+    samples = {it.meta["sample"]: it.meta for it in items}
+    kinds = Counter(m["kind"] for m in samples.values())
+    sources = Counter(Path(str(m["source"])).name for m in samples.values())
+    summary: dict[str, Any] = {"samples": len(samples), "items": len(items), "kinds": dict(sorted(kinds.items()))}
+    summary["sources"] = dict(sorted(sources.items()))
+    if requested is not None:
+        summary["requested"] = requested
+        summary["short_by"] = max(0, requested - len(samples))
+    return summary

@@ -1,0 +1,148 @@
+"""Backends by name, and the message conversions they share.
+
+``make_backend("hf" | "openai" | "vllm", model, **options)`` imports the backend's module
+only when asked, so the OpenAI client never needs torch and the hf backend never needs vLLM.
+Each backend keeps its options in a dataclass beside it; unknown options fail loudly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from agentflan.conversation import Message, Tool
+from agentflan.errors import AgentflanError, ConfigError
+from agentflan.evaluate.base import Backend, GenerationRequest
+from agentflan.jsonutil import dumps
+
+# name -> "module:class"; the class takes (model, options) and has an ``Options`` dataclass.
+BACKENDS: dict[str, str] = {
+    "hf": "agentflan.evaluate.backends.hf:HFBackend",
+    "openai": "agentflan.evaluate.backends.openai_backend:OpenAIBackend",
+    "vllm": "agentflan.evaluate.backends.vllm:VLLMBackend",
+}
+
+
+class BackendError(AgentflanError):
+    """A backend could not answer (server unreachable after retries, model failed to load...)."""
+
+
+def backend_names() -> list[str]:
+    return list(BACKENDS)
+
+
+def backend_class(name: str) -> Any:
+    try:
+        spec = BACKENDS[name]
+    except KeyError:
+        raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}") from None
+    module_name, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def make_backend(name: str, model: str, **options: Any) -> Backend:
+    """A ready backend; ``options`` are the fields of that backend's ``Options`` dataclass."""
+    cls = backend_class(name)
+    known = {f.name for f in dataclasses.fields(cls.Options)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(
+            f"backend {name!r} does not take option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))}"
+        )
+    backend: Backend = cls(model, cls.Options(**options))
+    return backend
+
+
+def tool_dicts(tools: Iterable[Tool]) -> list[dict[str, Any]]:
+    """Tools in the OpenAI ``{"type": "function", "function": {...}}`` form chat templates and servers take."""
+    out = []
+    for t in tools:
+        params = {k: v for k, v in t.parameters.items() if k != "optional"} or {"type": "object", "properties": {}}
+        out.append({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": params}})
+    return out
+
+
+def to_chat_dicts(messages: Sequence[Message], *, arguments_as: Literal["json", "dict"] = "json") -> list[dict[str, Any]]:
+    """Messages as OpenAI-style dicts.
+
+    A message whose content is a protocol rendering (``protocol`` set) goes as plain text: the
+    calls are already in it. Out-of-band calls (``protocol`` None) go as ``tool_calls``, with
+    arguments as a JSON string (the HTTP API) or a dict (what Hugging Face chat templates expect).
+    """
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        d: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.role == "assistant" and m.tool_calls and m.protocol is None:
+            d["tool_calls"] = [
+                {
+                    "id": c.id or f"call_{i}",
+                    "type": "function",
+                    "function": {
+                        "name": c.name,
+                        "arguments": c.arguments_text() if arguments_as == "json" else dict(c.arguments),
+                    },
+                }
+                for i, c in enumerate(m.tool_calls)
+            ]
+        if m.role == "tool":
+            if m.tool_call_id is not None:
+                d["tool_call_id"] = m.tool_call_id
+            if m.name is not None:
+                d["name"] = m.name
+        out.append(d)
+    return out
+
+
+def tool_calls_as_text(calls: Iterable[tuple[str, Any]]) -> str:
+    """Structured calls a server returned, one JSON line each (``{"name", "arguments"}``), so a text scorer sees them."""
+    return "\n".join(dumps({"name": name, "arguments": arguments}) for name, arguments in calls)
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """The text before the earliest stop sequence (servers and ``generate`` may keep it or run past it)."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut]
+
+
+def load_template(name: str, tokenizer: Any) -> Any:
+    """An agentflan chat template by name (``agentflan.train.templates``), bound to the tokenizer's special tokens."""
+    from agentflan.train.templates import get_template
+
+    try:
+        return get_template(name, tokenizer)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0] if exc.args else exc)) from None
+
+
+def template_stops(template: Any, stop: Sequence[str]) -> list[str]:
+    """A request's stop sequences plus the template's end-of-turn text (which may be no special token)."""
+    extra = [s for s in (getattr(template, "stop", ()) or ()) if s and s not in stop]
+    return [*stop, *extra]
+
+
+def render_prompt(tokenizer: Any, template: Any, request: GenerationRequest, *, native_tools: bool, model: str) -> str:
+    """The prompt text of a request, ending where the assistant's reply begins.
+
+    An agentflan template (the one a model was tuned with) wins; otherwise the tokenizer's
+    own ``chat_template``. Tools reach the template only with ``native_tools``.
+    """
+    tools = list(request.tools) if native_tools else []
+    if template is not None:
+        return str(template.render_prompt(request.messages, tools))
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError(f"the tokenizer of {model!r} has no chat_template; name one with --template")
+    return str(
+        tokenizer.apply_chat_template(
+            to_chat_dicts(request.messages, arguments_as="dict"),
+            tools=tool_dicts(tools) or None,
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+    )

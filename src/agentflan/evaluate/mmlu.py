@@ -1,0 +1,177 @@
+"""MMLU: k-shot multiple choice, accuracy per subject and overall.
+
+Data: the original CSV layout, ``DATA/{dev,test}/<subject>_{dev,test}.csv`` with rows
+``question, A, B, C, D, answer`` and no header. The k solved examples are the first k dev
+rows of the same subject (the benchmark's own convention, so no random choice is involved).
+
+Scoring reads the first answer letter in the generated text (see :func:`extract_choice`),
+which works the same on every backend, chat-tuned models included; it does not compare
+next-token log-probabilities.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from agentflan.conversation import Message
+from agentflan.errors import ConfigError, InputError, Location
+from agentflan.evaluate.base import EvalItem, ItemResult, Sampling, Suite
+from agentflan.evaluate.datafiles import load_yaml
+from agentflan.evaluate.registry import suite_options
+
+LETTERS = ("A", "B", "C", "D")
+
+# Most specific first: a bare letter opening the reply, "the answer is (C)", any standalone letter.
+_CHOICE_PATTERNS = (
+    re.compile(r"^\s*[(\[]?([ABCD])(?:$|[\s.,:;)\]])"),
+    re.compile(r"answer\s*(?:is|:)\s*:?\s*[(\[]?([ABCDabcd])(?:$|[\s.,:;)\]])", re.IGNORECASE),
+    re.compile(r"(?<![A-Za-z0-9])([ABCD])(?:$|[\s.,:;)\]])"),
+)
+
+
+def extract_choice(text: str) -> str | None:
+    """The letter a response picks, or None when it names none."""
+    for pattern in _CHOICE_PATTERNS:
+        m = pattern.search(text)
+        if m:
+            return m.group(1).upper()
+    return None
+
+
+@dataclass(slots=True)
+class Question:
+    subject: str
+    index: int
+    question: str
+    choices: tuple[str, str, str, str]
+    answer: str
+
+
+def read_questions(path: Path, subject: str) -> list[Question]:
+    """Every row of one subject's CSV; a bad row raises naming the file, line and field."""
+    out: list[Question] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        for row in reader:
+            where = Location(str(path), line=reader.line_num)
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != 6:
+                raise InputError(where, f"expected 6 columns (question, A, B, C, D, answer), got {len(row)}")
+            answer = row[5].strip().upper()
+            if answer not in LETTERS:
+                raise InputError(where, f"the answer must be one of A, B, C, D, got {row[5]!r}", field="answer")
+            out.append(Question(subject, len(out), row[0], (row[1], row[2], row[3], row[4]), answer))
+    return out
+
+
+@dataclass(slots=True)
+class MMLUOptions:
+    data: str | None = None
+    subjects: list[str] | str | None = None
+    split: str = "test"
+    shots: int = 5
+    #: At most this many questions per subject (the first ones); None: all.
+    per_subject: int | None = None
+    max_new_tokens: int = 32
+
+
+class MMLUSuite(Suite):
+    name: ClassVar[str] = "mmlu"
+
+    def __init__(self, options: MMLUOptions):
+        if options.data is None:
+            raise ConfigError("mmlu needs --data DIR: a folder holding dev/ and test/ with <subject>_<split>.csv files")
+        self.options = options
+        self.root = Path(options.data)
+        if not (self.root / options.split).is_dir():
+            raise ConfigError(f"{self.root / options.split} is not a folder; --data must hold dev/ and {options.split}/")
+        if options.shots and not (self.root / "dev").is_dir():
+            raise ConfigError(f"{self.root / 'dev'} is missing; it holds the solved examples (or use shots=0)")
+        available = sorted(p.name[: -len(f"_{options.split}.csv")] for p in (self.root / options.split).glob(f"*_{options.split}.csv"))
+        wanted = options.subjects.split(",") if isinstance(options.subjects, str) else options.subjects
+        if wanted:
+            wanted = [w.strip() for w in wanted if w.strip()]
+            missing = sorted(set(wanted) - set(available))
+            if missing:
+                raise ConfigError(f"no such MMLU subject(s): {', '.join(missing)}; found {len(available)} under {self.root / options.split}")
+            self.subjects = sorted(set(wanted))
+        else:
+            self.subjects = available
+        if not self.subjects:
+            raise ConfigError(f"no *_{options.split}.csv files under {self.root / options.split}")
+        self.prompt: dict[str, str] = dict(load_yaml("mmlu.yaml"))
+
+    def describe(self) -> dict[str, Any]:
+        o = self.options
+        return {"suite": self.name, "data": str(self.root.resolve()), "split": o.split, "shots": o.shots,
+                "subjects": self.subjects, "max_new_tokens": o.max_new_tokens}
+
+    def sampling(self) -> Sampling:
+        return Sampling(max_new_tokens=self.options.max_new_tokens)
+
+    @cached_property
+    def _questions(self) -> dict[str, list[Question]]:
+        split = self.options.split
+        out = {}
+        for s in self.subjects:
+            qs = read_questions(self.root / split / f"{s}_{split}.csv", s)
+            out[s] = qs[: self.options.per_subject] if self.options.per_subject is not None else qs
+        return out
+
+    def _shots(self, subject: str) -> str:
+        if not self.options.shots:
+            return ""
+        dev = read_questions(self.root / "dev" / f"{subject}_dev.csv", subject)
+        if len(dev) < self.options.shots:
+            raise ConfigError(f"{subject} has {len(dev)} dev questions, fewer than shots={self.options.shots}")
+        return "".join(self._block(q) + self.prompt["solved"].format(answer=q.answer) for q in dev[: self.options.shots])
+
+    def _block(self, q: Question) -> str:
+        return str(self.prompt["question"]).format(question=q.question, **dict(zip(LETTERS, q.choices, strict=True)))
+
+    def items(self) -> Iterator[EvalItem]:
+        """Round-robin over subjects (question 0 of each, then 1...), so ``--limit`` samples them all."""
+        prefix = {s: self.prompt["header"].format(subject=s.replace("_", " ")) + self._shots(s) for s in self.subjects}
+        questions = self._questions
+        depth = max((len(v) for v in questions.values()), default=0)
+        for i in range(depth):
+            for s in self.subjects:
+                if i < len(questions[s]):
+                    q = questions[s][i]
+                    yield EvalItem(
+                        id=f"{s}/{q.index}",
+                        messages=[Message("user", prefix[s] + self._block(q))],
+                        expected={"answer": q.answer},
+                        meta={"subject": s},
+                    )
+
+    def score(self, item: EvalItem, response: str) -> dict[str, Any]:
+        choice = extract_choice(response)
+        return {"choice": choice, "correct": choice == item.expected["answer"]}
+
+    def summarize(self, results: Iterable[ItemResult]) -> dict[str, Any]:
+        per: dict[str, list[bool]] = {}
+        unanswered = 0
+        for r in results:
+            per.setdefault(str(r.meta.get("subject")), []).append(bool(r.scores.get("correct")))
+            unanswered += r.scores.get("choice") is None
+        n = sum(len(v) for v in per.values())
+        per_subject = {s: round(100.0 * sum(v) / len(v), 2) for s, v in sorted(per.items())}
+        return {
+            "accuracy": round(100.0 * sum(sum(v) for v in per.values()) / n, 2) if n else 0.0,
+            "macro_accuracy": round(sum(per_subject.values()) / len(per_subject), 2) if per_subject else 0.0,
+            "no_letter": round(100.0 * unanswered / n, 2) if n else 0.0,
+            "per_subject": per_subject,
+        }
+
+
+def make_suite(**options: Any) -> MMLUSuite:
+    """``data`` (folder with dev/ and test/), ``subjects`` (list or comma string), ``split``, ``shots``, ``per_subject``."""
+    return MMLUSuite(suite_options(MMLUOptions, "mmlu", options))

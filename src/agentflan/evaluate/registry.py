@@ -1,0 +1,54 @@
+"""Suites by name: ``SUITES[name]`` is ``"module:factory"`` and ``factory(**options) -> Suite``.
+
+Modules are imported only when their suite is asked for, so listing suites is free and a
+missing optional dependency only breaks the suite that needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from agentflan.errors import ConfigError
+from agentflan.evaluate.base import Suite
+
+SUITES: dict[str, str] = {
+    "agent-h": "agentflan.evaluate.agent_h:make_suite",
+    "tool-need": "agentflan.evaluate.toolneed:make_suite",
+    "tool-steps": "agentflan.evaluate.tool_steps:make_suite",
+    "hotpotqa": "agentflan.evaluate.hotpotqa:make_suite",
+    "mmlu": "agentflan.evaluate.mmlu:make_suite",
+}
+
+
+def suite_names() -> list[str]:
+    return list(SUITES)
+
+
+def make_suite(name: str, **options: Any) -> Suite:
+    """Build a suite; options left as None are dropped so each factory keeps its own defaults."""
+    try:
+        spec = SUITES[name]
+    except KeyError:
+        raise ConfigError(f"unknown suite {name!r}; choose one of {', '.join(SUITES)}") from None
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise ConfigError(f"suite {name!r} is not available in this install ({module_name} is missing)") from None
+    factory = getattr(module, attr)
+    suite: Suite = factory(**{k: v for k, v in options.items() if v is not None})
+    return suite
+
+
+def suite_options(cls: type[Any], suite: str, options: dict[str, Any]) -> Any:
+    """A suite's options dataclass from factory keywords; an unknown keyword names what is accepted."""
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"suite {suite!r} does not take option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))}")
+    return cls(**options)

@@ -1,0 +1,156 @@
+"""Run a suite against a backend with a per-item cache, so an interrupted run loses nothing.
+
+Layout: ``OUT/<suite>/results.jsonl`` (one ItemResult per line, appended and fsynced per
+batch), ``OUT/<suite>/run.json`` (what produced them: suite and backend descriptions, item
+ids), ``OUT/<suite>/summary.json`` and ``OUT/index.html``. Re-running the same command skips
+every item already in the cache; a folder holding another model's or setting's results is
+refused rather than silently mixed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+from agentflan.errors import AgentflanError, ConfigError
+from agentflan.evaluate.base import Backend, EvalItem, ItemResult, Suite
+from agentflan.evaluate.results import (
+    RESULTS_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    append_results,
+    format_table,
+    read_cache,
+    repair,
+    versions,
+    write_html,
+    write_summary,
+)
+from agentflan.io import write_json
+
+# Backend options that change speed, not answers: a resume may change them freely.
+OPERATIONAL = frozenset(
+    {"batch_size", "concurrency", "timeout", "max_retries", "device", "base_url", "api_key_env",
+     "tensor_parallel_size", "gpu_memory_utilization"}
+)
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    suite: str
+    directory: Path
+    summary: dict[str, Any]
+    new: int
+    cached: int
+
+
+def run_suite(
+    suite: Suite,
+    backend: Backend,
+    out_dir: str | Path,
+    *,
+    batch_size: int | None = None,
+    limit: int | None = None,
+    fresh: bool = False,
+    progress: bool = True,
+    console: TextIO | None = None,
+    html: bool = True,
+) -> RunOutcome:
+    """Score every item not yet in ``OUT/<suite>/results.jsonl``, then summarise all of them.
+
+    ``limit`` keeps the first N items (the suite's order is fixed); ``fresh`` discards
+    earlier results instead of resuming; ``console`` receives the metric table.
+    """
+    from tqdm.auto import tqdm
+
+    directory = Path(out_dir) / suite.name
+    directory.mkdir(parents=True, exist_ok=True)
+    items = list(itertools.islice(suite.items(), limit)) if limit is not None else list(suite.items())
+    _check_unique(items)
+    results_path, run_path = directory / RESULTS_FILE, directory / RUN_FILE
+    if fresh:
+        for name in (RESULTS_FILE, RUN_FILE, SUMMARY_FILE):
+            (directory / name).unlink(missing_ok=True)
+    run_info: dict[str, Any] = {"suite": suite.describe(), "backend": backend.describe()}
+    if results_path.exists() and run_path.exists():
+        _check_same_run(directory, orjson.loads(run_path.read_bytes()), run_info)
+    cache = read_cache(results_path)
+    repair(results_path, cache)
+    write_json(run_path, {**run_info, "item_ids": [it.id for it in items]})
+
+    pending = [it for it in items if it.id not in cache.results]
+    cached = len(items) - len(pending)
+    size = max(1, batch_size or backend.batch_size)
+    with (
+        tqdm(total=len(items), initial=cached, desc=suite.name, unit="item", disable=None if progress else True) as bar,
+        results_path.open("ab") as fh,
+    ):
+        for start in range(0, len(pending), size):
+            batch = pending[start : start + size]
+            results = suite.run_batch(batch, backend)
+            _check_batch(suite, batch, results)
+            append_results(fh, results)
+            cache.results.update((r.id, r) for r in results)
+            bar.update(len(batch))
+
+    ordered = [cache.results[it.id] for it in items]
+    summary = {
+        "suite": suite.name,
+        "model": backend.model,
+        "backend": backend.name,
+        "metrics": suite.summarize(ordered),
+        "n_items": len(items),
+        "versions": versions(),
+    }
+    write_summary(directory / SUMMARY_FILE, summary)
+    if html:
+        write_html(Path(out_dir))
+    if console is not None:
+        console.write(format_table(summary))
+        console.flush()
+    return RunOutcome(suite=suite.name, directory=directory, summary=summary, new=len(pending), cached=cached)
+
+
+def _check_unique(items: Sequence[EvalItem]) -> None:
+    seen: set[str] = set()
+    for it in items:
+        if it.id in seen:
+            raise ConfigError(f"two items share the id {it.id!r}; ids must be unique for the cache to work")
+        seen.add(it.id)
+
+
+def _comparable(info: dict[str, Any]) -> dict[str, Any]:
+    backend = {k: v for k, v in (info.get("backend") or {}).items() if k not in OPERATIONAL}
+    return {"suite": info.get("suite"), "backend": backend}
+
+
+def _check_same_run(directory: Path, previous: dict[str, Any], current: dict[str, Any]) -> None:
+    before, now = _comparable(previous), _comparable(current)
+    if before == now:
+        return
+    diffs = []
+    for part in ("suite", "backend"):
+        old, new = before.get(part) or {}, now.get(part) or {}
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                diffs.append(f"{part} {key}: {old.get(key)!r} then, {new.get(key)!r} now")
+    raise ConfigError(
+        f"{directory} holds results of a different run ({'; '.join(diffs)}); "
+        "use another --out folder, or --fresh to discard them"
+    )
+
+
+def _check_batch(suite: Suite, batch: Sequence[EvalItem], results: Sequence[ItemResult]) -> None:
+    """Every item of a batch scored exactly once, nothing else: the cache's invariant."""
+    expected = [it.id for it in batch]
+    got = [r.id for r in results]
+    if sorted(expected) != sorted(got):
+        raise AgentflanError(
+            f"suite {suite.name!r} returned results for {sorted(got)[:5]}... but the batch held {sorted(expected)[:5]}...; "
+            "run_batch must return one result per item"
+        )

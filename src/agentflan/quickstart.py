@@ -1,0 +1,348 @@
+"""``agentflan quickstart``: the whole method on the embedded demo data, in minutes, on a CPU.
+
+build (the demo recipe) -> train (a tiny model from scratch, or a given model) -> evaluate
+(Agent-H, tool-need and tool-steps, built from held-out demo trajectories and the demo
+questions) -> report (one HTML page). ``ablation="negatives"`` builds and trains twice, with
+and without the negative samples, and evaluates both on Agent-H and tool-need.
+
+Every stage is a library call (recipe, train, evaluate, report); this module only wires them
+and decides where the outputs go:
+
+    OUT/quickstart.json        options, status, timings, paths
+    OUT/data/                  the demo trajectories split into train / held-out parts
+    OUT/tiny-model/            the untrained tiny model and its tokenizer (no --model)
+    OUT/build, OUT/train, OUT/eval          (or OUT/<run>/... for each ablation run)
+    OUT/report.html
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from agentflan.conversation import Conversation
+from agentflan.demo import CHAT, QUESTIONS, TRAJECTORIES, demo_file
+from agentflan.errors import ConfigError
+from agentflan.io import write_json
+
+MARKER = "quickstart.json"
+DEFAULT_OUT = Path("agentflan-out") / "quickstart"
+ABLATIONS = ("negatives",)
+
+
+@dataclass(slots=True)
+class QuickstartOptions:
+    out: Path = DEFAULT_OUT
+    steps: int = 150
+    model: str | None = None
+    ablation: Literal["negatives"] | None = None
+    seed: int = 0
+    #: Score only the first N items of each suite (a smoke run); None: all of them.
+    eval_limit: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        if self.steps < 1:
+            raise ConfigError(f"--steps must be at least 1, got {self.steps}")
+        if self.ablation is not None and self.ablation not in ABLATIONS:
+            raise ConfigError(f"unknown ablation {self.ablation!r}; choose one of {', '.join(ABLATIONS)}")
+        if self.eval_limit is not None and self.eval_limit < 1:
+            raise ConfigError(f"the evaluation limit must be at least 1, got {self.eval_limit}")
+
+
+@dataclass(slots=True)
+class RunResult:
+    """One trained-and-evaluated variant (``main``, or an ablation arm)."""
+
+    name: str
+    build: Path
+    train: Path
+    model: Path
+    eval: Path
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class QuickstartResult:
+    out: Path
+    report: Path
+    runs: list[RunResult]
+    seconds: dict[str, float]
+
+
+# --------------------------------------------------------------------------- package data
+
+
+def settings() -> dict[str, Any]:
+    text = (resources.files("agentflan") / "data" / "quickstart" / "settings.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+def demo_recipe_path() -> Path:
+    """The demo recipe shipped inside the package (a copy of ``recipes/demo.yaml``)."""
+    path = Path(str(resources.files("agentflan") / "data" / "recipes" / "demo.yaml"))
+    if not path.is_file():
+        raise ConfigError(f"the demo recipe is missing from the package ({path}); reinstall agentflan")
+    return path
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def prepare_out(out: Path) -> None:
+    """Use ``out`` only if it is new, empty, or an earlier quickstart's output (replaced)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise ConfigError(f"--out {out} is not empty and holds no earlier quickstart ({MARKER}); choose another folder")
+        for child in out.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def split_trajectories(out: Path, fraction: float, seed: int) -> tuple[Path, Path]:
+    """The demo trajectories in two seeded parts: ``train`` for the recipe, ``heldout`` for the suites."""
+    from agentflan.recipe.split import unit_hash
+    from agentflan.sources import read
+    from agentflan.writers import write
+
+    convs = list(read(demo_file(TRAJECTORIES), format="openai"))
+    held = [c for c in convs if unit_hash(seed, f"quickstart-holdout|{c.id}") < fraction]
+    kept = [c for c in convs if unit_hash(seed, f"quickstart-holdout|{c.id}") >= fraction]
+    if not held or not kept:
+        raise ConfigError(f"holdout_fraction {fraction} leaves one side of the demo trajectories empty")
+    train_path, held_path = out / "data" / "train_trajectories.jsonl", out / "data" / "heldout_trajectories.jsonl"
+    write(kept, train_path, "openai")
+    write(held, held_path, "openai")
+    return train_path, held_path
+
+
+def load_demo_recipe(trajectories: Path, seed: int, negatives: bool) -> Any:
+    """The demo recipe with its demo sources pointed at the files given here; without
+    ``negatives``, its negatives splits removed."""
+    from agentflan.recipe.config import load_recipe
+
+    path = demo_recipe_path()
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    files = {TRAJECTORIES: trajectories, CHAT: demo_file(CHAT), QUESTIONS: demo_file(QUESTIONS)}
+    overrides = {}
+    for name, src in (raw.get("sources") or {}).items():
+        spec = src.get("path") if isinstance(src, dict) else None
+        if isinstance(spec, str) and Path(spec).name in files:
+            overrides[name] = str(files[Path(spec).name])
+    recipe = load_recipe(path, sources=overrides, seed=seed)
+    if not negatives:
+        kept = [s for s in recipe.splits if s.kind != "negatives"]
+        if len(kept) == len(recipe.splits):
+            raise ConfigError(f"{path} has no negatives split, so the negatives ablation would compare a run with itself")
+        recipe = recipe.model_copy(update={"splits": kept, "name": f"{recipe.name}-without-negatives"})
+    return recipe
+
+
+def build_corpus(recipe: Any, out: Path, progress: bool) -> dict[str, Any]:
+    from agentflan.recipe.build import build
+
+    manifest: dict[str, Any] = build(recipe, out, progress=progress, recipe_path=demo_recipe_path())
+    return manifest
+
+
+def corpus_files(build_dir: Path, manifest: dict[str, Any]) -> list[Path]:
+    """The training files of a build, one per split: the ``native`` copy when the recipe wrote
+    one (it keeps the capability spans, so training logs a loss per capability)."""
+    files = []
+    for name, split in (manifest.get("splits") or {}).items():
+        written = split.get("files") or {}
+        rel = written.get("native") or next(iter(written.values()), None)
+        if rel is None:
+            raise ConfigError(f"the build wrote no file for split {name!r}")
+        files.append(build_dir / rel)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise ConfigError(f"the build lists {', '.join(str(m) for m in missing)} but did not write it")
+    return files
+
+
+def corpus_texts(files: Iterable[Path]) -> Iterable[str]:
+    """Every message text of a built corpus (what the tiny tokenizer is trained on)."""
+    from agentflan.sources import read
+
+    for f in files:
+        for conv in read(f):
+            yield from _texts(conv)
+
+
+def _texts(conv: Conversation) -> Iterable[str]:
+    for m in conv.messages:
+        if m.content:
+            yield m.content
+
+
+def init_tiny_model(out: Path, files: list[Path], cfg: dict[str, Any], seed: int) -> Path:
+    from agentflan.train.tiny import save_tiny
+
+    return save_tiny(out, list(corpus_texts(files)), arch=cfg.get("arch", "llama"), vocab_size=int(cfg["vocab_size"]),
+                     hidden_size=int(cfg["hidden_size"]), layers=int(cfg["layers"]), seed=seed)
+
+
+def train_model(model: str, files: list[Path], out: Path, options: QuickstartOptions, s: dict[str, Any],
+                given: bool, say: Callable[[str], None]) -> dict[str, Any]:
+    from agentflan.train.config import load_config
+    from agentflan.train.run import run_training
+
+    base = dict(s["train"])
+    if given:
+        base.update(s.get("train_given_model") or {})
+    steps = options.steps
+    base.update({
+        "model": model,
+        "data": [{"path": str(f)} for f in files],
+        "output_dir": str(out),
+        "max_steps": steps,
+        "seed": options.seed,
+        "logging_steps": max(1, steps // int(s.get("curve_points", 30))),
+        "eval_steps": max(1, steps // 4),
+        "save_steps": steps + 1,  # no intermediate checkpoints: the run is minutes long
+        "cache_dir": str(out.parent / ".cache" / "tokenized"),
+        "resume": False,
+    })
+    cfg = load_config(None, base=base)
+    summary: dict[str, Any] = run_training(cfg, say=say)
+    return summary
+
+
+def evaluate_model(model: Path, out: Path, suites: list[str], heldout: Path, options: QuickstartOptions,
+                   s: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    from agentflan.evaluate.backends import make_backend
+    from agentflan.evaluate.registry import make_suite
+    from agentflan.evaluate.runner import run_suite
+
+    sources = {
+        "agent-h": {"sources": [str(heldout)], "general_questions": [str(demo_file(QUESTIONS))]},
+        "tool-need": {"sources": [str(heldout)]},
+        "tool-steps": {"sources": [str(heldout)]},
+    }
+    backend = make_backend("hf", str(model), **(s["eval"].get("backend") or {}))
+    metrics: dict[str, dict[str, Any]] = {}
+    try:
+        for name in suites:
+            suite_opts = {**(s["eval"]["suites"].get(name) or {}), **sources.get(name, {}), "seed": options.seed}
+            suite = make_suite(name, **suite_opts)
+            outcome = run_suite(suite, backend, out, limit=options.eval_limit, fresh=True, progress=options.progress)
+            metrics[name] = outcome.summary.get("metrics") or {}
+    finally:
+        backend.close()
+    return metrics
+
+
+# --------------------------------------------------------------------------- the whole run
+
+
+def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = print) -> QuickstartResult:
+    """Build, train, evaluate and report; returns where everything is."""
+    from agentflan.report.html import write_report
+
+    s = settings()
+    out = options.out
+    prepare_out(out)
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    write_json(out / MARKER, {"status": "running", "options": _jsonable(asdict(options))})
+
+    def timed(label: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        say(f"[{time.perf_counter() - started:6.0f}s] {label}")
+        value = fn()
+        seconds[label] = round(time.perf_counter() - t0, 2)
+        return value
+
+    train_traj, heldout = timed("splitting the demo trajectories",
+                                lambda: split_trajectories(out, float(s["holdout_fraction"]), options.seed))
+    arms = [("with-negatives", True), ("without-negatives", False)] if options.ablation == "negatives" else [("main", True)]
+    suites = list(s["eval"]["ablation_suites"]) if options.ablation else list(s["eval"]["suites"])
+
+    builds: dict[str, tuple[Path, list[Path]]] = {}
+    for name, negatives in arms:
+        root = out if name == "main" else out / name
+        recipe = load_demo_recipe(train_traj, options.seed, negatives)
+        manifest = timed(f"building the corpus ({name})", lambda r=recipe, d=root / "build": build_corpus(r, d, options.progress))
+        builds[name] = (root, corpus_files(root / "build", manifest))
+
+    given = options.model is not None
+    if options.model is not None:
+        init_model = options.model
+    else:
+        # One tokenizer and one initialisation for every arm, so only the data differs.
+        first_files = builds[arms[0][0]][1]
+        init_model = str(timed("training the tokenizer and initialising the tiny model",
+                               lambda: init_tiny_model(out / "tiny-model", first_files, s["tiny_model"], options.seed)))
+
+    runs: list[RunResult] = []
+    for name, _ in arms:
+        root, files = builds[name]
+        summary = timed(f"training ({name}, {options.steps} steps)",
+                        lambda r=root, f=files: train_model(init_model, f, r / "train", options, s, given, say))
+        model = Path(summary.get("merged") or summary["final"])
+        metrics = timed(f"evaluating ({name}: {', '.join(suites)})",
+                        lambda r=root, m=model: evaluate_model(m, r / "eval", suites, heldout, options, s))
+        runs.append(RunResult(name, root / "build", root / "train", model, root / "eval", metrics))
+
+    title = "agentflan quickstart" + (" — negative-sample ablation" if options.ablation else "")
+    report = timed("writing the report", lambda: write_report([out], out / "report.html", title=title))
+    seconds["total"] = round(time.perf_counter() - started, 2)
+    write_json(out / MARKER, {
+        "status": "done",
+        "options": _jsonable(asdict(options)),
+        "seconds": seconds,
+        "report": str(report),
+        "runs": [_jsonable(asdict(r)) for r in runs],
+    })
+    return QuickstartResult(out=out, report=report, runs=runs, seconds=seconds)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Paths and other values as JSON-ready text."""
+    return json.loads(json.dumps(obj, default=str))
+
+
+# --------------------------------------------------------------------------- what to print
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """The top-level numbers of a suite's summary, e.g. ``H 81.2 · H_ReAct 0.31``."""
+    parts = [f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+             and not k.startswith("n")]
+    return " · ".join(parts[:5]) or "no numeric metrics"
+
+
+def describe(result: QuickstartResult) -> str:
+    lines = [f"agentflan quickstart: done in {_duration(result.seconds['total'])}", ""]
+    for run in result.runs:
+        head = "" if run.name == "main" else f"[{run.name}]"
+        if head:
+            lines.append(head)
+        lines += [
+            f"  corpus      {run.build}  (data card: {run.build / 'datacard.html'})",
+            f"  training    {run.train}  (loss curves: {run.train / 'metrics.csv'})",
+            f"  model       {run.model}",
+            f"  evaluation  {run.eval}",
+        ]
+        lines += [f"    {suite:<11} {headline(m)}" for suite, m in run.metrics.items()]
+    lines += ["", f"  report      {result.report}", "",
+              f"Open the report in a browser; talk to the model with: agentflan chat {result.runs[0].model}"]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

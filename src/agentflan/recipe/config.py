@@ -1,0 +1,303 @@
+"""The recipe file: sources, splits, ratios, seeds and output formats, validated up front.
+
+A recipe is YAML. ``sources`` names inputs (a path, glob, folder or ``hf://owner/name[:split]``,
+or a list of them; ``${VAR}`` / ``${VAR:-default}`` expand from the environment; relative paths
+are relative to the recipe file; ``package:data/demo/...`` is inside the installed package). ``splits`` is the ordered list of output files, each of one
+``kind``: ``agent`` (a trajectory source rewritten in a style, optionally a disjoint ``share``
+of a group, optionally balanced), ``format_following``, ``negatives`` or ``general``. Every
+mistake is a :class:`~agentflan.errors.ConfigError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+
+from agentflan.conversation import CAPABILITIES
+from agentflan.errors import ConfigError
+from agentflan.recipe.balance import PRESETS
+
+_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+#: paths inside the installed agentflan package (its embedded demo data): ``package:data/demo/chat.jsonl``
+PACKAGE = "package:"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Filter(_Model):
+    """Which conversations of a source to use. ``tool_calls``: true keeps only conversations that
+    call a tool, false only those that call none. ``final_answer``: keep only trajectories
+    whose last step gives an answer (ToolBench: ``Finish`` with ``give_answer``). ``parses``: keep
+    only conversations whose every assistant turn parses in its protocol (AgentInstruct's Mind2Web
+    has replies with made-up operations); without it such a row is an error. ``known_tools`` (on by
+    default): leave out conversations that call a tool they do not offer (ToolBench has calls to a
+    tool's name instead of one of its APIs); training on them teaches invented tools. ``limit``: read
+    at most this many conversations from each input file (a hub dataset is one input)."""
+
+    tool_calls: bool | None = None
+    final_answer: bool = False
+    parses: bool = False
+    known_tools: bool = True
+    limit: int | None = Field(default=None, ge=1)
+
+
+class Source(_Model):
+    path: str | list[str]
+    format: str | None = None
+    filter: Filter = Filter()
+    #: Tools to offer in conversations that offer none (e.g. FireAct's search/lookup).
+    tools: list[dict[str, Any]] | None = None
+
+    @property
+    def specs(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+
+class Share(_Model):
+    """A disjoint part of a group: splits with the same ``group`` never share a trajectory."""
+
+    group: str
+    fraction: float = Field(gt=0.0, le=1.0)
+
+
+class Balance(_Model):
+    preset: Literal["paper", "r10r5u7"] | None = None
+    ratios: dict[str, float] | None = None
+    mode: Literal["mask", "drop"] = "mask"
+
+    @model_validator(mode="after")
+    def _check(self) -> Balance:
+        if self.ratios is not None:
+            unknown = set(self.ratios) - set(CAPABILITIES)
+            if unknown:
+                raise ValueError(f"unknown capability {', '.join(sorted(unknown))}; known: {', '.join(CAPABILITIES)}")
+            bad = {k: v for k, v in self.ratios.items() if not 0.0 <= v <= 1.0}
+            if bad:
+                raise ValueError(f"ratios must lie in [0, 1]: {bad}")
+        return self
+
+    def resolved(self) -> dict[str, float]:
+        """The preset (``paper`` when nothing is named), with ``ratios`` overriding it."""
+        base = dict(PRESETS[self.preset or "paper"])
+        base.update(self.ratios or {})
+        return base
+
+
+class _Split(_Model):
+    name: str
+    formats: list[str] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", v) or v.startswith("."):
+            raise ValueError(f"a split name must be a plain file name (letters, digits, _ . -), got {v!r}")
+        return v
+
+
+class AgentSplit(_Split):
+    kind: Literal["agent"] = "agent"
+    sources: list[str] = Field(min_length=1)
+    style: Literal["tflan", "cot", "react", "json"]
+    protocol: str | None = None
+    tool_names: Literal["original", "qualified"] = "original"
+    share: Share | None = None
+    balance: Balance | None = None
+
+
+class FormatFollowingSplit(_Split):
+    kind: Literal["format_following"]
+    sources: list[str] = Field(min_length=1)
+    n: int = Field(default=3000, ge=1)
+    json_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    tool_names: Literal["original", "qualified"] = "original"
+
+
+class Generator(_Model):
+    """A backend that writes negative replies: ``openai`` (any OpenAI-compatible endpoint) or ``hf``."""
+
+    backend: str
+    model: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    max_new_tokens: int = Field(default=512, ge=1)
+    temperature: float = Field(default=0.0, ge=0.0)
+
+
+class NegativesSplit(_Split):
+    kind: Literal["negatives"]
+    #: Sources of requests that need a tool (kind a) and of the tool sets offered in kind b.
+    tool_sources: list[str] = Field(min_length=1)
+    #: Sources of ordinary chat (kind b), and their offline replies.
+    chat_sources: list[str] = Field(min_length=1)
+    n_no_tools: int = Field(default=380, ge=0)
+    n_chat: int = Field(default=381, ge=0)
+    tool_names: Literal["original", "qualified"] = "original"
+    generator: Generator | None = None
+
+
+class GeneralSplit(_Split):
+    kind: Literal["general"]
+    sources: list[str] = Field(min_length=1)
+    #: None: concatenate everything (the paper); else general rows = ratio x agent rows.
+    ratio: float | None = Field(default=None, gt=0.0)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "agent"))
+    return str(getattr(value, "kind", "agent"))
+
+
+Split = Annotated[
+    Annotated[AgentSplit, Tag("agent")]
+    | Annotated[FormatFollowingSplit, Tag("format_following")]
+    | Annotated[NegativesSplit, Tag("negatives")]
+    | Annotated[GeneralSplit, Tag("general")],
+    Discriminator(_kind),
+]
+
+
+class Recipe(_Model):
+    name: str = "agentflan"
+    seed: int = 0
+    #: A YAML file (or folder) whose phrasing slots replace the shipped ones.
+    phrasings: str | None = None
+    #: A Hugging Face tokenizer for the token counts (default: an approximate count).
+    tokenizer: str | None = None
+    #: Output formats of every split (a split's own ``formats`` wins); the first one is written
+    #: to OUT/<split>.jsonl, the others to OUT/<format>/<split>.
+    formats: list[str] = Field(default_factory=lambda: ["agentflan"], min_length=1)
+    sources: dict[str, Source]
+    splits: list[Split] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Recipe:
+        names = [s.name for s in self.splits]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"split names must be unique: {', '.join(dupes)}")
+        for i, s in enumerate(self.splits):
+            for key, refs in _source_refs(s).items():
+                for ref in refs:
+                    if ref not in self.sources:
+                        raise ValueError(f"splits[{i}] ({s.name}).{key}: unknown source {ref!r}; sources: {', '.join(self.sources)}")
+        groups: dict[str, list[AgentSplit]] = {}
+        for s in self.splits:
+            if isinstance(s, AgentSplit) and s.share is not None:
+                groups.setdefault(s.share.group, []).append(s)
+        for group, members in groups.items():
+            total = sum(m.share.fraction for m in members if m.share)
+            if total > 1.0 + 1e-9:
+                raise ValueError(f"group {group!r}: shares add up to {total:g}, more than 1")
+            if len({tuple(m.sources) for m in members}) > 1:
+                raise ValueError(f"group {group!r}: every split of a group must read the same sources")
+        for s in self.splits:
+            if isinstance(s, AgentSplit) and s.balance is not None and s.style != "tflan":
+                formats = s.formats or self.formats
+                if set(formats) - {"native"}:
+                    raise ValueError(
+                        f"split {s.name!r}: balancing a {s.style!r} split masks spans inside turns, which only the "
+                        f"native format can hold; use style tflan or formats: [native]"
+                    )
+        return self
+
+    def groups(self) -> dict[str, list[AgentSplit]]:
+        out: dict[str, list[AgentSplit]] = {}
+        for s in self.splits:
+            if isinstance(s, AgentSplit) and s.share is not None:
+                out.setdefault(s.share.group, []).append(s)
+        return out
+
+    def formats_of(self, split: _Split) -> list[str]:
+        return list(split.formats or self.formats)
+
+
+def _source_refs(s: Any) -> dict[str, list[str]]:
+    if isinstance(s, NegativesSplit):
+        return {"tool_sources": s.tool_sources, "chat_sources": s.chat_sources}
+    return {"sources": list(s.sources)}
+
+
+def load_recipe(
+    path: str | os.PathLike[str],
+    *,
+    sources: dict[str, str] | None = None,
+    seed: int | None = None,
+) -> Recipe:
+    """Read and validate a recipe. ``sources`` overrides source paths by name (``--source
+    toolbench=/data/answers``); ``seed`` overrides the recipe's seed."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read recipe {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a recipe is a mapping with `sources` and `splits`")
+    raw = dict(raw)
+    raw_sources = raw.get("sources")
+    if isinstance(raw_sources, dict):
+        for name, override in (sources or {}).items():
+            if name not in raw_sources:
+                raise ConfigError(f"{path}: --source {name}=...: the recipe has no source {name!r}; it has {', '.join(raw_sources)}")
+            # paths given on the command line are relative to the working directory
+            where = override if override.startswith("hf://") else str(Path(override).absolute())
+            raw_sources[name] = {**(raw_sources[name] or {}), "path": where}
+        for name, src in raw_sources.items():
+            if isinstance(src, dict) and "path" in src:
+                src["path"] = _resolve_paths(src["path"], path.parent, f"sources.{name}.path", path)
+    if isinstance(raw.get("phrasings"), str):
+        raw["phrasings"] = _resolve_paths(raw["phrasings"], path.parent, "phrasings", path)
+    if seed is not None:
+        raw["seed"] = seed
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid recipe:\n{_explain(exc)}") from None
+
+
+def _resolve_paths(value: Any, base: Path, key: str, recipe: Path) -> Any:
+    if isinstance(value, list):
+        return [_resolve_paths(v, base, f"{key}[{i}]", recipe) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    text = _expand(value, key, recipe)
+    if text.startswith(PACKAGE):
+        from importlib import resources
+
+        return str(Path(str(resources.files("agentflan"))) / text[len(PACKAGE) :])
+    if text.startswith("hf://") or Path(text).is_absolute():
+        return text
+    return str(base / text)
+
+
+def _expand(text: str, key: str, recipe: Path) -> str:
+    def sub(m: re.Match[str]) -> str:
+        var, default = m.group(1), m.group(2)
+        value = os.environ.get(var)
+        if value:
+            return value
+        if default is not None:
+            return default
+        raise ConfigError(f"{recipe}: {key}: environment variable {var} is not set (or override the path with --source)")
+
+    return _ENV.sub(sub, text)
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p in _TAGS))
+        lines.append(f"  {loc or '(recipe)'}: {err['msg']}")
+    return "\n".join(lines)
+
+
+_TAGS = {"agent", "format_following", "negatives", "general"}

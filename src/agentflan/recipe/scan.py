@@ -1,0 +1,284 @@
+"""One unit of build work: read one input file, rewrite what the splits take from it, sample
+candidates. Runs in a worker process (``--workers N``) or inline; results are merged in file
+order, and every choice here is keyed by content and seed, so N workers give the output of one.
+
+A task writes the rows of each agent/general split into its own shard file (memory stays flat
+however large the file) and returns counts plus the small fixed-size candidate samples of the
+format-following and negative splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from agentflan.batch import OnError, Rejects
+from agentflan.conversation import Conversation, Tool
+from agentflan.errors import InputError, Location
+from agentflan.jsonutil import dumps_bytes
+from agentflan.recipe.align import AlignOptions, align
+from agentflan.recipe.config import AgentSplit, FormatFollowingSplit, GeneralSplit, NegativesSplit, Recipe
+from agentflan.recipe.format_following import CallExample, call_examples
+from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet, chat_pair, tool_query
+from agentflan.recipe.phrasings import Phrasings
+from agentflan.recipe.split import BottomK, assign, trajectory_key, unit_hash
+from agentflan.recipe.trajectory import FINISH, Event, StepError, ends_with_answer, events, full_trajectories, offered_tools, qualified_names
+
+HUB = "hf://"
+#: tool sets kept per negatives split (kind b draws the tools it offers from these)
+TOOLSETS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    index: int
+    source: str
+    spec: str
+
+
+@dataclass(slots=True)
+class TaskResult:
+    index: int
+    source: str
+    spec: str
+    file: dict[str, Any] | None = None
+    read: int = 0
+    kept: int = 0
+    filtered: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0
+    rows: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, BottomK[CallExample]] = field(default_factory=dict)
+    queries: dict[str, BottomK[ToolQuery]] = field(default_factory=dict)
+    chats: dict[str, BottomK[ChatPair]] = field(default_factory=dict)
+    toolsets: dict[str, BottomK[ToolSet]] = field(default_factory=dict)
+    general_hashes: dict[str, list[float]] = field(default_factory=dict)
+    #: (location, reason, field) of the error that stopped the task (``--on-error fail``)
+    error: tuple[str, str, str | None] | None = None
+
+
+@dataclass(slots=True)
+class Context:
+    """What every task needs; sent to each worker once."""
+
+    recipe: Recipe
+    phrasings: Phrasings
+    work: Path
+    on_error: OnError
+    dry_run: bool = False
+
+
+def shard_path(work: Path, split: str, index: int) -> Path:
+    return work / "shards" / split / f"{index:06d}.jsonl"
+
+
+def rejects_path(work: Path, index: int) -> Path:
+    return work / "rejects" / f"{index:06d}.jsonl"
+
+
+_CONTEXT: Context | None = None
+
+
+def init_worker(context: Context) -> None:
+    global _CONTEXT
+    _CONTEXT = context
+
+
+def run_task(task: Task) -> TaskResult:
+    assert _CONTEXT is not None, "init_worker was not called"
+    return scan(task, _CONTEXT)
+
+
+def scan(task: Task, ctx: Context) -> TaskResult:
+    """Read one file of one source and do everything the recipe's splits need from it."""
+    result = TaskResult(task.index, task.source, task.spec)
+    rejects = Rejects(None if ctx.dry_run else rejects_path(ctx.work, task.index), ctx.on_error)
+    shards = _Shards(ctx.work, task.index, ctx.dry_run)
+    try:
+        with rejects, shards:
+            result.file = _describe_file(task.spec)
+            _Scanner(task, ctx, result, rejects, shards).run()
+    except InputError as exc:
+        result.error = (str(exc.location), exc.reason, exc.field)
+    result.rejected = rejects.stats.rejected
+    return result
+
+
+class _Shards:
+    """Per-split shard files of one task, opened on first use."""
+
+    def __init__(self, work: Path, index: int, dry_run: bool):
+        self.work, self.index, self.dry_run = work, index, dry_run
+        self._files: dict[str, IO[bytes]] = {}
+
+    def write(self, split: str, conv: Conversation) -> None:
+        if self.dry_run:
+            return
+        fh = self._files.get(split)
+        if fh is None:
+            path = shard_path(self.work, split, self.index)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = self._files[split] = path.open("wb")
+        fh.write(dumps_bytes(conv.to_dict()))
+        fh.write(b"\n")
+
+    def __enter__(self) -> _Shards:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fh in self._files.values():
+            fh.close()
+
+
+class _Scanner:
+    def __init__(self, task: Task, ctx: Context, result: TaskResult, rejects: Rejects, shards: _Shards):
+        self.task, self.ctx, self.result, self.rejects, self.shards = task, ctx, result, rejects, shards
+        recipe = ctx.recipe
+        self.source = recipe.sources[task.source]
+        self.extra_tools = [Tool.from_dict(t) for t in self.source.tools or ()]
+        name = task.source
+        self.agent = [s for s in recipe.splits if isinstance(s, AgentSplit) and name in s.sources]
+        self.format_following = [s for s in recipe.splits if isinstance(s, FormatFollowingSplit) and name in s.sources]
+        self.negative_tools = [s for s in recipe.splits if isinstance(s, NegativesSplit) and name in s.tool_sources]
+        self.negative_chats = [s for s in recipe.splits if isinstance(s, NegativesSplit) and name in s.chat_sources]
+        self.general = [s for s in recipe.splits if isinstance(s, GeneralSplit) and name in s.sources]
+        self.needs_events = bool(self.agent or self.format_following or self.negative_tools or self.source.filter.final_answer)
+        self.groups = recipe.groups()
+        seed = recipe.seed
+        for s in self.format_following:
+            result.examples[s.name] = BottomK(s.n, f"{seed}|{s.name}")
+        for s in self.negative_tools:
+            result.queries[s.name] = BottomK(s.n_no_tools + max(8, s.n_no_tools // 4), f"{seed}|{s.name}|queries")
+            result.toolsets[s.name] = BottomK(TOOLSETS, f"{seed}|{s.name}|tools")
+        for s in self.negative_chats:
+            result.chats[s.name] = BottomK(s.n_chat + max(8, s.n_chat // 4), f"{seed}|{s.name}|chats")
+        for s in self.general:
+            if s.ratio is not None:
+                result.general_hashes[s.name] = []
+
+    def run(self) -> None:
+        limit = self.source.filter.limit
+        for location, conv in self._conversations():
+            if limit is not None and self.result.read >= limit:
+                break
+            self.result.read += 1
+            try:
+                self._one(location, conv)
+            except StepError as exc:
+                self.rejects.handle(InputError(location, exc.reason, exc.field), conv.to_dict())
+
+    def _conversations(self) -> Iterator[tuple[Location, Conversation]]:
+        from agentflan.sources import iter_located
+
+        located = iter_located(self.task.spec, self.source.format, rejects=self.rejects)
+        for item in full_trajectories(located, conversation=lambda x: x.conversation):
+            conv = item.conversation
+            if self.extra_tools and not conv.tools:
+                conv.tools = list(self.extra_tools)
+            yield item.location, conv
+
+    def _one(self, location: Location, conv: Conversation) -> None:
+        flt = self.source.filter
+        calls = any(True for _ in conv.iter_tool_calls())
+        if flt.tool_calls is not None and calls != flt.tool_calls:
+            self.result.filtered["calls a tool" if calls else "calls no tool"] += 1
+            return
+        if flt.known_tools and conv.tools and _calls_unknown_tool(conv):
+            self.result.filtered["calls a tool it does not offer"] += 1
+            return
+        evs: list[Event] | None = None
+        if self.needs_events or flt.parses:
+            try:
+                evs = events(conv)
+            except StepError:
+                if not flt.parses:
+                    raise
+                self.result.filtered["does not parse"] += 1
+                return
+        if flt.final_answer and evs is not None and not ends_with_answer(evs):
+            self.result.filtered["no final answer"] += 1
+            return
+        self.result.kept += 1
+        key = trajectory_key(conv)
+        recipe = self.ctx.recipe
+        origin = conv.id
+        targets = list(self._agent_targets(key))
+        aligned = [] if self.ctx.dry_run else [self._align(split, conv, key) for split in targets]
+        for i, split in enumerate(targets):
+            if aligned:
+                self._write(split.name, aligned[i], origin, key)
+            self.result.rows[split.name] += 1
+        if evs is not None:
+            for ff in self.format_following:
+                for ex in call_examples(conv, evs, key, qualify=ff.tool_names == "qualified"):
+                    ex.source = self.task.source
+                    self.result.examples[ff.name].offer(ex.key, ex)
+            for neg in self.negative_tools:
+                query = tool_query(conv, evs, key)
+                if query is not None:
+                    query.source = self.task.source
+                    self.result.queries[neg.name].offer(key, query)
+                tools = offered_tools(conv)
+                if tools:
+                    names = qualified_names(tools) if neg.tool_names == "qualified" else {}
+                    toolset = ToolSet(key, [Tool(names.get(t.name, t.name), t.description, t.parameters) for t in tools])
+                    self.result.toolsets[neg.name].offer(key, toolset)
+        for neg in self.negative_chats:
+            pair = chat_pair(conv, key)
+            if pair is not None:
+                pair.source = self.task.source
+                self.result.chats[neg.name].offer(key, pair)
+        for g in self.general:
+            if g.ratio is not None:
+                self.result.general_hashes[g.name].append(unit_hash(f"{recipe.seed}|{g.name}", key))
+            self._write(g.name, conv, origin, key)
+            self.result.rows[g.name] += 1
+
+    def _align(self, split: AgentSplit, conv: Conversation, key: str) -> Conversation:
+        options = AlignOptions(split.style, split.protocol, split.tool_names)
+        rng = random.Random(f"{self.ctx.recipe.seed}|{split.name}|{key}")
+        return align(conv, options, self.ctx.phrasings, rng)
+
+    def _agent_targets(self, key: str) -> Iterator[AgentSplit]:
+        seen_groups: set[str] = set()
+        for split in self.agent:
+            if split.share is None:
+                yield split
+                continue
+            group = split.share.group
+            if group in seen_groups:
+                continue
+            seen_groups.add(group)
+            members = self.groups[group]
+            part = assign(key, [m.share.fraction for m in members if m.share], f"{self.ctx.recipe.seed}|{group}")
+            if part is not None:
+                yield members[part]
+
+    def _write(self, split: str, conv: Conversation, origin: str, key: str) -> None:
+        conv.meta = {**conv.meta, "origin_id": origin, "trajectory_key": key, "recipe_source": self.task.source}
+        self.shards.write(split, conv)
+
+
+def _calls_unknown_tool(conv: Conversation) -> bool:
+    offered = conv.tool_names() | {FINISH}
+    return any(c.name not in offered for c in conv.iter_tool_calls())
+
+
+def _describe_file(spec: str) -> dict[str, Any]:
+    """Path, size and sha256 of a local input file (hub datasets are named, not hashed)."""
+    if spec.startswith(HUB):
+        return {"path": spec, "bytes": None, "sha256": None}
+    path = Path(spec)
+    if path.is_dir():  # a save_to_disk folder
+        return {"path": spec, "bytes": None, "sha256": None}
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return {"path": spec, "bytes": size, "sha256": h.hexdigest()}

@@ -1,0 +1,131 @@
+"""Capability spans: building tagged text, and measuring what is supervised per capability.
+
+Every supervised assistant span of an agent row carries one :class:`Capability`: a decomposed
+(``tflan``) turn is one span over the whole turn; a ``react``/``json``/``cot`` turn holds
+several spans inside the turn (thought, tool name, arguments, and the protocol's own syntax
+as instruction following). A span is supervised when its turn trains and its own ``loss``
+is not ``False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from agentflan.conversation import CAPABILITIES, Capability, Conversation, Message, Span
+from agentflan.recipe.tokens import TokenCounter
+
+
+class TaggedText:
+    """Text assembled piece by piece; content pieces get their capability, syntax pieces are
+    instruction following, and neighbouring pieces of one capability merge into one span."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._spans: list[Span] = []
+        self._pos = 0
+
+    def add(self, text: str, capability: Capability = Capability.INSTRUCTION) -> TaggedText:
+        if not text:
+            return self
+        end = self._pos + len(text)
+        last = self._spans[-1] if self._spans else None
+        if last is not None and last.capability is capability and last.end == self._pos:
+            last.end = end
+        else:
+            self._spans.append(Span(self._pos, end, capability))
+        self._parts.append(text)
+        self._pos = end
+        return self
+
+    @property
+    def length(self) -> int:
+        return self._pos
+
+    def message(self, **kwargs: object) -> Message:
+        return Message(role="assistant", content="".join(self._parts), spans=list(self._spans), **kwargs)  # type: ignore[arg-type]
+
+
+def whole_turn(text: str, capability: Capability, **kwargs: object) -> Message:
+    """A decomposed assistant turn: one span over all of it."""
+    return Message(role="assistant", content=text, spans=[Span(0, len(text), capability)], **kwargs)  # type: ignore[arg-type]
+
+
+def supervised(message: Message, span: Span) -> bool:
+    return message.trains and span.loss is not False
+
+
+def iter_spans(conv: Conversation) -> Iterator[tuple[Message, Span]]:
+    """Every span of every assistant turn that trains, in order."""
+    for m in conv.messages:
+        if m.role == "assistant" and m.trains:
+            for s in m.spans:
+                yield m, s
+
+
+@dataclass(slots=True)
+class CapabilityCount:
+    spans: int = 0
+    tokens: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"spans": self.spans, "tokens": self.tokens}
+
+
+@dataclass(slots=True)
+class CapabilityStats:
+    """Tagged spans and their tokens per capability: how many there are, and how many still train."""
+
+    tagged: dict[str, CapabilityCount] = field(default_factory=lambda: {c: CapabilityCount() for c in CAPABILITIES})
+    supervised: dict[str, CapabilityCount] = field(default_factory=lambda: {c: CapabilityCount() for c in CAPABILITIES})
+    untagged_tokens: int = 0
+
+    def add_before(self, conv: Conversation, count: TokenCounter) -> None:
+        """Count the supervised spans of ``conv`` before a transform (balancing) changes them."""
+        for m, s in iter_spans(conv):
+            if s.loss is not False:
+                c = self.tagged[s.capability.value]
+                c.spans += 1
+                c.tokens += count(m.content[s.start : s.end])
+
+    def add_after(self, conv: Conversation, count: TokenCounter) -> None:
+        """Count what ``conv`` supervises now."""
+        for m in conv.messages:
+            if m.role != "assistant" or not m.trains:
+                continue
+            if not m.spans:
+                self.untagged_tokens += count(m.content)
+            for s in m.spans:
+                if s.loss is not False:
+                    c = self.supervised[s.capability.value]
+                    c.spans += 1
+                    c.tokens += count(m.content[s.start : s.end])
+
+    def merge(self, other: CapabilityStats) -> None:
+        for cap in CAPABILITIES:
+            for mine, theirs in ((self.tagged[cap], other.tagged[cap]), (self.supervised[cap], other.supervised[cap])):
+                mine.spans += theirs.spans
+                mine.tokens += theirs.tokens
+        self.untagged_tokens += other.untagged_tokens
+
+    def kept_ratio(self, capability: str) -> float | None:
+        """Supervised spans / tagged spans (None when there are none)."""
+        tagged = self.tagged[capability].spans
+        return None if tagged == 0 else self.supervised[capability].spans / tagged
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "before": {c: v.to_dict() for c, v in self.tagged.items()},
+            "after": {c: v.to_dict() for c, v in self.supervised.items()},
+            "kept_span_ratio": {c: _round(self.kept_ratio(c)) for c in CAPABILITIES},
+            "untagged_supervised_tokens": self.untagged_tokens,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def untagged_supervised_turns(conv: Conversation) -> list[int]:
+    """Indices of assistant turns that train but carry no capability (an agent row should have none)."""
+    return [i for i, m in enumerate(conv.messages) if m.role == "assistant" and m.trains and not m.spans]

@@ -1,0 +1,129 @@
+"""Typed access to record fields: every reader fails with an :class:`InputError` that names the
+location and the exact field (``conversations[3].value``), never with a KeyError or TypeError."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from agentflan.conversation import Tool, ToolCall
+from agentflan.errors import InputError, Location
+from agentflan.jsonutil import dumps, loads
+
+
+def expect_dict(value: Any, loc: Location, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(loc, f"expected a JSON object, got {_kind(value)}", field)
+    return value
+
+
+def expect_list(value: Any, loc: Location, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InputError(loc, f"expected a JSON array, got {_kind(value)}", field)
+    return value
+
+
+def get_list(record: dict[str, Any], key: str, loc: Location, field: str | None = None) -> list[Any]:
+    if key not in record:
+        raise InputError(loc, "missing", field or key)
+    return expect_list(record[key], loc, field or key)
+
+
+def get_opt_list(record: dict[str, Any], key: str, loc: Location, field: str) -> list[Any]:
+    """An optional array field; absent or null reads as empty."""
+    value = record.get(key)
+    return [] if value is None else expect_list(value, loc, field)
+
+
+def get_text(record: dict[str, Any], key: str, loc: Location, field: str, *, required: bool = True) -> str:
+    """A string field; ``None`` (Arrow rows, OpenAI ``content: null``) reads as empty unless required."""
+    if key not in record:
+        if required:
+            raise InputError(loc, "missing", field)
+        return ""
+    value = record[key]
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(loc, f"expected a string, got {_kind(value)}", field)
+    return value
+
+
+def get_opt_text(record: dict[str, Any], key: str, loc: Location, field: str) -> str | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(loc, f"expected a string, got {_kind(value)}", field)
+    return value
+
+
+def get_opt_bool(record: dict[str, Any], key: str, loc: Location, field: str) -> bool | None:
+    value = record.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise InputError(loc, f"expected true, false or null, got {_kind(value)}", field)
+
+
+def record_id(record: dict[str, Any], loc: Location, fallback: str) -> str:
+    """The record's ``id`` as text (ints are common on the hub); ``fallback`` when absent."""
+    value = record.get("id")
+    if value is None:
+        return fallback
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(loc, f"expected a string or integer id, got {_kind(value)}", "id")
+    return str(value)
+
+
+def fallback_id(loc: Location) -> str:
+    """A stable id for a record that has none: its file's stem and its position (portable across machines)."""
+    stem = PurePath(loc.path).stem or loc.path
+    if loc.line is not None:
+        return f"{stem}:{loc.line}"
+    if loc.index is not None:
+        return f"{stem}#{loc.index}"
+    return stem
+
+
+def parse_tools(value: Any, loc: Location, field: str) -> list[Tool]:
+    """Tools given as a list of schemas or as a JSON string of one (Glaive, Arrow columns)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        try:
+            value = loads(value)
+        except ValueError as exc:
+            raise InputError(loc, f"not valid JSON: {exc}", field) from None
+    items = expect_list(value, loc, field)
+    tools = []
+    for i, item in enumerate(items):
+        d = expect_dict(item, loc, f"{field}[{i}]")
+        inner: dict[str, Any] = d["function"] if isinstance(d.get("function"), dict) else d
+        if not isinstance(inner.get("name"), str):
+            raise InputError(loc, "a tool needs a string name", f"{field}[{i}].name")
+        if not isinstance(inner.get("description", ""), (str, type(None))):
+            raise InputError(loc, "expected a string", f"{field}[{i}].description")
+        if not isinstance(inner.get("parameters") or {}, dict):
+            raise InputError(loc, "expected a JSON object (a JSON Schema)", f"{field}[{i}].parameters")
+        tools.append(Tool.from_dict(d))
+    return tools
+
+
+def parse_call(name: Any, arguments: Any, loc: Location, field: str, call_id: str | None = None) -> ToolCall:
+    """A call whose arguments are an object (TRL, Glaive) or JSON text (OpenAI wire format, ToolBench)."""
+    if not isinstance(name, str) or not name:
+        raise InputError(loc, "a tool call needs a non-empty string name", f"{field}.name")
+    if arguments is None or isinstance(arguments, str):
+        call = ToolCall.from_text(name, arguments, id=call_id)
+        if call.arguments_ok and call.raw_arguments == dumps(call.arguments):
+            call.raw_arguments = None  # the canonical text carries nothing the object does not
+        return call
+    if isinstance(arguments, dict):
+        return ToolCall(name=name, arguments=arguments, id=call_id)
+    raise InputError(loc, f"arguments must be a JSON object or a string, got {_kind(arguments)}", f"{field}.arguments")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,194 @@
+"""The read pipeline: a spec (file, glob, folder, parquet, ``save_to_disk`` folder or
+``hf://owner/name[:split]``) -> located records -> the detected format -> conversations.
+
+Everything streams: records are pulled one at a time, and only a record's own conversations
+are held at once (so a record that fails half way is rejected whole, never half-yielded).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from agentflan.batch import OnError, Rejects
+from agentflan.conversation import Conversation
+from agentflan.errors import FormatDetectionError, InputError, Location
+from agentflan.io import RawRecord, expand_paths, iter_records
+from agentflan.sources.base import SourceFormat, source_formats
+
+# Most specific first: a record several formats accept goes to the earliest. Plain chat with an
+# id reads the same as ``native`` and ``openai``; ReAct text in plain messages is FireAct's, even
+# when it carries an id (FireAct written out by the ``openai`` writer); ``openai`` is the
+# catch-all for ``messages`` lists. Formats registered later (plug-ins) are tried after these.
+DETECTION_ORDER: tuple[str, ...] = (
+    "agentflan",
+    "toolbench",
+    "toolllama",
+    "sharegpt-tools",
+    "agentinstruct",
+    "react-messages",
+    "native",
+    "openai",
+)
+# How many records of a file may narrow an ambiguous first record (plain chat reads the same in
+# ``native`` and ``openai``; the next rows tell which one the file really is).
+DETECT_WINDOW = 64
+
+
+@dataclass(slots=True)
+class Located:
+    """A conversation with the place it was read from (``file:line (id ...)``)."""
+
+    location: Location
+    conversation: Conversation
+
+
+def format_names() -> list[str]:
+    names = list(source_formats())
+    ordered = [n for n in DETECTION_ORDER if n in names]
+    return ordered + sorted(n for n in names if n not in DETECTION_ORDER)
+
+
+def get_format(name: str) -> SourceFormat:
+    formats = source_formats()
+    if name not in formats:
+        raise InputError(name, f"unknown input format; known: {', '.join(format_names())}", "format")
+    return formats[name]()
+
+
+def detect_format(record: Any) -> str:
+    """The format of one record (the first format, most specific first, whose ``sniff`` accepts it)."""
+    candidates = _candidates(record)
+    if not candidates:
+        raise FormatDetectionError("record", f"matches no known format ({', '.join(format_names())}); name one with format=")
+    return candidates[0].name
+
+
+def _candidates(record: Any) -> list[SourceFormat]:
+    found = []
+    for name in format_names():
+        fmt = get_format(name)
+        try:
+            ok = fmt.sniff(record)
+        except Exception:  # a sniff must never break detection; a crashing sniff just says no
+            ok = False
+        if ok:
+            found.append(fmt)
+    return found
+
+
+def read(
+    spec: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    on_error: OnError | str = "fail",
+    rejects: Rejects | None = None,
+) -> Iterator[Conversation]:
+    """Conversations from ``spec``, streaming. With ``on_error="skip"`` (or a ``rejects`` built
+    with ``skip``) each bad record goes to the rejects file and reading goes on; ``rejects``
+    decides when given, and its ``stats`` count what was read and rejected."""
+    for item in iter_located(spec, format, on_error=on_error, rejects=rejects):
+        yield item.conversation
+
+
+def iter_located(
+    spec: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    on_error: OnError | str = "fail",
+    rejects: Rejects | None = None,
+) -> Iterator[Located]:
+    """Like :func:`read`, with each conversation's location (for ``validate`` and error reports)."""
+    handler = rejects if rejects is not None else Rejects(None, OnError(on_error))
+    forced = get_format(format) if format else None
+    for stream in _record_streams(spec):
+        yield from _convert_stream(stream, forced, handler)
+
+
+def _record_streams(spec: str | os.PathLike[str]) -> Iterator[Iterator[RawRecord]]:
+    """One record stream per file (detection runs per file, so a glob may mix formats)."""
+    from agentflan.sources import hub
+
+    text = os.fspath(spec)
+    if text.startswith(hub.HF_PREFIX):
+        yield hub.iter_hub_records(text)
+        return
+    if hub.is_saved_dataset(Path(text)):
+        yield hub.iter_disk_records(Path(text))
+        return
+    for path in expand_paths(text):
+        yield hub.iter_parquet_records(path) if path.suffix == ".parquet" else iter_records(path)
+
+
+def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, handler: Rejects) -> Iterator[Located]:
+    fmt = forced
+    pending: list[RawRecord] = []
+    if fmt is None:
+        fmt, pending = _detect_from(records, handler)
+        if fmt is None:  # nothing readable: still report the unreadable lines
+            for raw in pending:
+                if raw.error is not None:
+                    handler.handle(raw.error, None)
+            return
+    for raw in _chain(pending, records):
+        if raw.error is not None:
+            handler.handle(raw.error, None)
+            continue
+        try:
+            conversations = list(fmt.convert(raw.value, raw.location))
+        except InputError as exc:
+            handler.handle(exc, raw.value)
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # A reader should raise InputError itself; this keeps a user's run typed if one slips.
+            handler.handle(InputError(raw.location, f"unexpected record shape for {fmt.name} ({type(exc).__name__}: {exc})"), raw.value)
+            continue
+        for conv in conversations:
+            handler.stats.read += 1
+            yield Located(replace(raw.location, record_id=conv.id), conv)
+
+
+def _detect_from(records: Iterator[RawRecord], handler: Rejects) -> tuple[SourceFormat | None, list[RawRecord]]:
+    """The format of a file from its first good record, narrowed by the next few if ambiguous."""
+    pending: list[RawRecord] = []
+    candidates: list[SourceFormat] = []
+    first: RawRecord | None = None
+    for raw in records:
+        pending.append(raw)
+        if raw.error is not None:
+            continue
+        if first is None:
+            first = raw
+            candidates = _candidates(raw.value)
+            if not candidates:
+                error = FormatDetectionError(
+                    raw.location, f"matches no known format ({', '.join(format_names())}); name one with --from / format="
+                )
+                handler.handle(error, raw.value)  # raises with on_error=fail
+                pending.pop()
+                first = None
+                continue
+            if len(candidates) == 1:
+                break
+        else:
+            narrowed = [c for c in candidates if _sniffs(c, raw.value)]
+            if narrowed:
+                candidates = narrowed
+            if len(candidates) == 1 or len(pending) >= DETECT_WINDOW:
+                break
+    return (candidates[0] if candidates else None), pending
+
+
+def _sniffs(fmt: SourceFormat, value: Any) -> bool:
+    try:
+        return bool(fmt.sniff(value))
+    except Exception:
+        return False
+
+
+def _chain(first: list[RawRecord], rest: Iterator[RawRecord]) -> Iterator[RawRecord]:
+    yield from first
+    yield from rest

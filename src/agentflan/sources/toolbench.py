@@ -1,0 +1,102 @@
+"""ToolBench raw answer files (``*_ChatGPT_DFS_woFilter_w2.json``).
+
+Each file's ``answer_generation.train_messages`` holds one OpenAI function-calling message list
+per DFS step; each becomes one conversation, with the file's ``function`` list as its tools.
+The semantics follow ToolBench's own ToolLLaMA preprocessing, so that writing ToolLLaMA
+reproduces its output sample for sample:
+
+- the id is ``"Step N: <query>"`` where N is the index of the step's last raw message;
+- an assistant message holding only text is the thought of the call that follows it: the two
+  become one assistant turn (content = thought, ``tool_calls`` = the call);
+- a step whose last message is such a bare thought is the first half of the next step and
+  yields nothing;
+- text that the raw data puts beside a call (retry reflections) is not the thought ToolBench
+  trains on; it is kept in the turn's ``meta["toolbench_dropped_content"]``;
+- files with ``valid_data: false`` (no ``train_messages``) yield nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agentflan.conversation import Conversation, Message, Tool
+from agentflan.errors import InputError, Location
+from agentflan.sources._fields import expect_dict, expect_list, get_list, get_text, parse_call, parse_tools
+from agentflan.sources.base import SourceFormat, register
+
+SOURCE = "toolbench"
+
+
+@register
+class ToolBenchFormat(SourceFormat):
+    name = "toolbench"
+    description = "ToolBench raw answer files (answer_generation.train_messages + function)"
+
+    def sniff(self, record: Any) -> bool:
+        return isinstance(record, dict) and isinstance(record.get("answer_generation"), dict)
+
+    def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
+        record = expect_dict(record, location, "(record)")
+        if "answer_generation" not in record:
+            raise InputError(location, "missing", "answer_generation")
+        answer = expect_dict(record["answer_generation"], location, "answer_generation")
+        if answer.get("valid_data") is False or "train_messages" not in answer:
+            return
+        query = get_text(answer, "query", location, "answer_generation.query")
+        tools = parse_tools(get_list(answer, "function", location, "answer_generation.function"), location, "answer_generation.function")
+        trajectory = "/".join(Path(location.path).with_suffix("").parts[-2:])
+        steps = get_list(answer, "train_messages", location, "answer_generation.train_messages")
+        for index, raw_messages in enumerate(steps):
+            field = f"answer_generation.train_messages[{index}]"
+            raw = expect_list(raw_messages, location, field)
+            conv_id = f"Step {len(raw) - 1}: {query}"
+            loc = Location(location.path, location.line, location.index, conv_id)
+            messages = _step_messages(raw, loc, field)
+            if messages is None:
+                continue
+            yield Conversation(
+                id=conv_id,
+                messages=messages,
+                tools=[Tool(t.name, t.description, t.parameters) for t in tools],
+                source=SOURCE,
+                meta={"trajectory": trajectory, "train_index": index},
+            )
+
+
+def _step_messages(raw: list[Any], loc: Location, field: str) -> list[Message] | None:
+    """The turns of one step, or None when the step ends on a bare thought (see module doc)."""
+    messages: list[Message] = []
+    thought = ""
+    ends_on_call = False
+    for i, value in enumerate(raw):
+        where = f"{field}[{i}]"
+        d = expect_dict(value, loc, where)
+        role = get_text(d, "role", loc, f"{where}.role")
+        content = get_text(d, "content", loc, f"{where}.content", required=False)
+        ends_on_call = False
+        if role == "assistant":
+            call = d.get("function_call")
+            if call is None:
+                thought = content
+                continue
+            call = expect_dict(call, loc, f"{where}.function_call")
+            message = Message(
+                role="assistant",
+                content=thought,
+                tool_calls=[parse_call(call.get("name"), call.get("arguments"), loc, f"{where}.function_call")],
+            )
+            if content:
+                message.meta["toolbench_dropped_content"] = content
+            messages.append(message)
+            thought = ""
+            ends_on_call = True
+        elif role == "function":
+            name = d.get("name")
+            if name is not None and not isinstance(name, str):
+                raise InputError(loc, "expected a string", f"{where}.name")
+            messages.append(Message(role="tool", content=content, name=name))
+        else:
+            messages.append(Message(role=role, content=content))
+    return messages if ends_on_call else None

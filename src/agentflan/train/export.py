@@ -1,0 +1,84 @@
+"""Exports a trained model so that ``transformers`` and vLLM use it as it was trained.
+
+The tokenizer is saved with the training template as its ``chat_template`` (so
+``apply_chat_template`` and vLLM's chat endpoint render the training text), and the generation
+config stops at the template's end-of-turn token when that is a single token. ``agentflan_template.json``
+records the template name and its stop strings (the Agent-FLAN template ends turns with U+0D3F,
+which is not a token: pass it to vLLM as ``stop``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agentflan.io import atomic_dir
+from agentflan.train.templates import Template
+
+TEMPLATE_FILE = "agentflan_template.json"
+
+
+def with_template(tokenizer: Any, template: Template) -> Any:
+    """The tokenizer carrying the training template (the tokenizer itself is changed and returned)."""
+    tokenizer.chat_template = template.chat_template
+    return tokenizer
+
+
+def stop_token_ids(tokenizer: Any, template: Template) -> list[int]:
+    """The eos id plus each stop string that is exactly one token of this tokenizer."""
+    ids: list[int] = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    for stop in template.stop:
+        encoded = tokenizer.encode(stop, add_special_tokens=False)
+        if len(encoded) == 1 and encoded[0] not in ids:
+            ids.append(encoded[0])
+    return ids
+
+
+def write_model_files(folder: Path, tokenizer: Any, template: Template, model: Any = None) -> None:
+    """Tokenizer (with the template), template record and, for a full model, its generation config."""
+    with_template(tokenizer, template).save_pretrained(str(folder))
+    record = {"template": template.name, "stop": list(template.stop), "stop_token_ids": stop_token_ids(tokenizer, template)}
+    (folder / TEMPLATE_FILE).write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+    if model is not None and getattr(model, "generation_config", None) is not None:
+        model.generation_config.eos_token_id = record["stop_token_ids"]
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.save_pretrained(str(folder))
+
+
+def promote(staging: Path, target: Path) -> None:
+    """Move a finished folder into place, replacing an older one (never leaves a half-written target)."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+
+
+def merge_adapter(
+    base_model: str,
+    adapter_dir: Path,
+    target: Path,
+    tokenizer: Any,
+    template: Template,
+    *,
+    dtype: Any = None,
+    trust_remote_code: bool = False,
+) -> Path:
+    """The base model with the LoRA adapter merged in, saved as a plain model (safetensors) that
+    needs no peft to load."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype, trust_remote_code=trust_remote_code)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    with atomic_dir(target) as tmp:
+        merged.save_pretrained(str(tmp))
+        write_model_files(tmp, tokenizer, template, merged)
+    return target

@@ -1,0 +1,165 @@
+"""A transformers ``Trainer`` that reports the loss of each agent capability as it trains.
+
+The paper's second observation is that a model learns reasoning, retrieval, understanding and
+instruction following at different speeds. Every supervised token carries a capability id (from
+the corpus' spans; ``untagged`` otherwise). The loss is computed once per batch from the model's
+logits, token by token; its sum over each capability's tokens is accumulated beside the usual loss,
+and every log line (training and evaluation) carries ``loss_<capability>``: the mean loss over that
+capability's tokens since the last line, summed over all processes. No second forward pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from agentflan.io import atomic_open
+from agentflan.train.templates import CAPABILITY_NAMES, UNTAGGED
+from agentflan.train.tokenize import IGNORE_INDEX
+
+METRICS_COLUMNS: tuple[str, ...] = (
+    "step",
+    "epoch",
+    "split",
+    "loss",
+    *(f"loss_{name}" for name in CAPABILITY_NAMES),
+    "learning_rate",
+    "tokens",
+)
+
+
+class _CapabilityMeter:
+    """Per-capability sums of token losses and token counts, kept on the model's device."""
+
+    def __init__(self) -> None:
+        self.sums: torch.Tensor | None = None
+        self.counts: torch.Tensor | None = None
+
+    def add(self, capability: torch.Tensor, losses: torch.Tensor) -> None:
+        capability = torch.where(capability < 0, UNTAGGED, capability)
+        if self.sums is None or self.counts is None:
+            self.sums = torch.zeros(len(CAPABILITY_NAMES), dtype=torch.float32, device=losses.device)
+            self.counts = torch.zeros(len(CAPABILITY_NAMES), dtype=torch.float32, device=losses.device)
+        self.sums.index_add_(0, capability, losses.float())
+        self.counts.index_add_(0, capability, torch.ones_like(losses, dtype=torch.float32))
+
+    def flush(self, reduce: Any, device: torch.device) -> dict[str, float]:
+        """Means since the last flush, summed across processes by ``reduce`` (every process must call)."""
+        sums = self.sums if self.sums is not None else torch.zeros(len(CAPABILITY_NAMES), device=device)
+        counts = self.counts if self.counts is not None else torch.zeros(len(CAPABILITY_NAMES), device=device)
+        both = reduce(torch.stack([sums, counts]).to(device))
+        self.sums = self.counts = None
+        return {
+            name: float(both[0, i] / both[1, i]) for i, name in enumerate(CAPABILITY_NAMES) if float(both[1, i]) > 0
+        }
+
+
+class AgentflanTrainer(Trainer):
+    """``Trainer`` with token-level cross-entropy and per-capability loss logging.
+
+    Batches carry ``capability`` (one id per token) beside ``input_ids``/``labels``; it is taken out
+    before the forward pass. The loss is the sum of token losses over the number of supervised tokens
+    in the whole (accumulated, all-process) batch, as transformers computes it for causal LMs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, compute_loss_func=self._token_loss, **kwargs)
+        self._capability: torch.Tensor | None = None
+        self._meters = {"train": _CapabilityMeter(), "eval": _CapabilityMeter()}
+
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> Any:
+        self._capability = inputs.pop("capability", None)
+        inputs["use_cache"] = False  # a cache object would switch off packed-sequence masking
+        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def _token_loss(self, outputs: Any, labels: torch.Tensor, num_items_in_batch: torch.Tensor | int | None = None) -> torch.Tensor:
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        targets = labels[:, 1:].reshape(-1)
+        token_losses = F.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]).float(), targets, ignore_index=IGNORE_INDEX, reduction="none"
+        )
+        trained = targets != IGNORE_INDEX
+        total = token_losses.sum()
+        if num_items_in_batch is None:
+            loss = total / trained.sum().clamp(min=1)
+        else:
+            loss = total / num_items_in_batch
+        if self._capability is not None:
+            capability = self._capability[:, 1:].reshape(-1).to(token_losses.device)
+            split = "train" if self.model.training else "eval"
+            self._meters[split].add(capability[trained], token_losses.detach()[trained])
+        return loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs:
+            logs.update({f"loss_{k}": v for k, v in self._flush("train").items()})
+        elif "eval_loss" in logs:
+            logs.update({f"eval_loss_{k}": v for k, v in self._flush("eval").items()})
+        super().log(logs, start_time)
+
+    def _flush(self, split: str) -> dict[str, float]:
+        reduce = (lambda t: self.accelerator.reduce(t, reduction="sum")) if self.accelerator.num_processes > 1 else (lambda t: t)
+        return self._meters[split].flush(reduce, self.args.device)
+
+
+class MetricsCsvCallback(TrainerCallback):
+    """``OUT/metrics.csv``: one row per training or evaluation log, rewritten atomically each time.
+    On resume, rows after the checkpoint's step are dropped (they are logged again)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows: list[dict[str, Any]] = []
+
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        self.rows = []
+        if state.global_step > 0 and self.path.is_file():
+            with self.path.open(encoding="utf-8", newline="") as fh:
+                self.rows = [r for r in csv.DictReader(fh) if r.get("step") and int(r["step"]) <= state.global_step]
+
+    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        prefix = "eval_" if "eval_loss" in logs else "" if "loss" in logs else None
+        if prefix is None:
+            return
+        row: dict[str, Any] = {
+            "step": state.global_step,
+            "epoch": _fmt(logs.get("epoch", state.epoch)),
+            "split": "eval" if prefix else "train",
+            "loss": _fmt(logs.get(f"{prefix}loss")),
+            "learning_rate": _fmt(logs.get("learning_rate")) if not prefix else "",
+            "tokens": state.num_input_tokens_seen,
+        }
+        for name in CAPABILITY_NAMES:
+            row[f"loss_{name}"] = _fmt(logs.get(f"{prefix}loss_{name}"))
+        self.rows.append(row)
+        self.write()
+
+    def write(self) -> None:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(METRICS_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        with atomic_open(self.path) as fh:
+            fh.write(buf.getvalue())
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)

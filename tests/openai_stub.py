@@ -1,0 +1,123 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks (stdlib only).
+
+It speaks ``POST /v1/chat/completions``. ``respond(body)`` makes the reply: its text, or a whole assistant message dict;
+``fault(body, attempt) -> "ok" | 500 | 429 | "drop" | "cut"`` injects failures per request
+(``attempt`` counts earlier requests with the same messages): ``drop`` closes the connection
+without answering, ``cut`` sends half a response and closes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Responder = Callable[[dict[str, Any]], Any]
+Fault = Callable[[dict[str, Any], int], Any]
+
+
+def echo(body: dict[str, Any]) -> str:
+    """The default reply: names the last user message, so each request's answer is recognisable."""
+    last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+    return f"echo: {last}"
+
+
+def request_key(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()
+
+
+class StubServer:
+    def __init__(self, respond: Responder = echo, *, delay: float = 0.0, fault: Fault | None = None):
+        self.respond = respond
+        self.delay = delay
+        self.fault = fault
+        self.bodies: list[dict[str, Any]] = []
+        self.auth: list[str] = []
+        self.outcomes: Counter[str] = Counter()
+        self._attempts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stall)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length))
+                if not self.path.endswith("/chat/completions"):
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    return
+                with stub._lock:
+                    key = request_key(body)
+                    attempt = stub._attempts[key]
+                    stub._attempts[key] += 1
+                    stub.bodies.append(body)
+                    stub.auth.append(self.headers.get("Authorization", ""))
+                outcome = stub.fault(body, attempt) if stub.fault else "ok"
+                with stub._lock:
+                    stub.outcomes[str(outcome)] += 1
+                if stub.delay:
+                    time.sleep(stub.delay)
+                if outcome == "drop":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if outcome == "cut":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\": ")
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if outcome != "ok":
+                    self._send(int(outcome), {"error": {"message": "injected failure", "type": "server_error"}})
+                    return
+                reply = stub.respond(body)
+                message = reply if isinstance(reply, dict) else {"role": "assistant", "content": reply}
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-stub",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model", ""),
+                        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    },
+                )
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 256
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> StubServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,150 @@
+"""The openai backend against a real HTTP server on 127.0.0.1 (tests/openai_stub.py)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from agentflan.conversation import Message, Tool
+from agentflan.errors import ConfigError
+from agentflan.evaluate.backends import BackendError, make_backend
+from agentflan.evaluate.base import GenerationRequest, Sampling
+from agentflan.evaluate.registry import make_suite
+from agentflan.evaluate.runner import run_suite
+from conftest import shared_path
+from openai_stub import StubServer, request_key
+
+
+def _mmlu(limit: int | None = None) -> Any:
+    return make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy,astronomy,virology", per_subject=8)
+
+
+def _ids(path: Path) -> list[str]:
+    return [orjson.loads(line)["id"] for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def test_answers_come_back_in_request_order_under_concurrency() -> None:
+    with StubServer(delay=0.01) as server:
+        backend = make_backend("openai", "stub-model", base_url=server.url, concurrency=8)
+        requests = [GenerationRequest([Message("user", f"question {i}")]) for i in range(40)]
+        assert backend.generate(requests) == [f"echo: question {i}" for i in range(40)]
+        assert {b["model"] for b in server.bodies} == {"stub-model"}
+        assert all(b["temperature"] == 0.0 and "seed" not in b for b in server.bodies)  # greedy by default
+        backend.close()
+
+
+def test_flaky_server_500_429_dropped_and_cut_connections_every_item_scored_once(tmp_path: Path) -> None:
+    def flaky(body: dict[str, Any], attempt: int) -> Any:
+        kind = int(request_key(body)[:8], 16) % 4
+        if attempt == 0:
+            return {0: 500, 1: "drop", 2: "cut"}.get(kind, "ok")
+        if attempt == 1 and kind == 0:
+            return 429
+        return "ok"
+
+    suite = _mmlu()
+    with StubServer(respond=lambda body: "B", fault=flaky) as server:
+        backend = make_backend("openai", "stub-model", base_url=server.url, concurrency=8, max_retries=4)
+        outcome = run_suite(suite, backend, tmp_path, progress=False)
+    # every kind of failure really happened, and the client retried through all of them
+    assert all(server.outcomes[k] > 0 for k in ("500", "429", "drop", "cut")), server.outcomes
+    ids = _ids(tmp_path / "mmlu" / "results.jsonl")
+    assert sorted(ids) == sorted(it.id for it in suite.items()) and len(ids) == len(set(ids)) == 24
+    assert outcome.summary["n_items"] == 24
+    assert outcome.summary["backend"] == "openai" and outcome.summary["model"] == "stub-model"
+
+
+def test_a_dead_item_stops_the_run_and_a_rerun_resumes_without_redoing_finished_items(tmp_path: Path) -> None:
+    suite = _mmlu()
+    items = list(suite.items())
+    doomed = items[10].messages[-1].content  # in the second batch (concurrency 2 -> batches of 8)
+
+    def always_500_for_doomed(body: dict[str, Any], attempt: int) -> Any:
+        return 500 if body["messages"][-1]["content"] == doomed else "ok"
+
+    with StubServer(respond=lambda body: "C", fault=always_500_for_doomed) as server:
+        backend = make_backend("openai", "m", base_url=server.url, concurrency=2, max_retries=1)
+        with pytest.raises(BackendError, match="HTTP 500"):
+            run_suite(suite, backend, tmp_path, progress=False)
+    results = tmp_path / "mmlu" / "results.jsonl"
+    assert _ids(results) == [it.id for it in items[:8]]  # the finished batch survived
+    assert not (tmp_path / "mmlu" / "summary.json").exists()
+
+    with StubServer(respond=lambda body: "C") as server:
+        backend = make_backend("openai", "m", base_url=server.url, concurrency=2)
+        outcome = run_suite(suite, backend, tmp_path, progress=False)
+        asked = {b["messages"][-1]["content"] for b in server.bodies}
+    assert (outcome.cached, outcome.new) == (8, 16)
+    assert asked == {it.messages[-1].content for it in items[8:]}  # nothing finished was asked again
+    assert sorted(_ids(results)) == sorted(it.id for it in items)
+
+
+def test_the_api_key_reaches_the_server_and_nothing_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    secret = "sk-test-DO-NOT-LEAK-31337"
+    monkeypatch.setenv("AGENTFLAN_TEST_KEY", secret)
+    caplog.set_level(logging.DEBUG)
+    with StubServer(respond=lambda body: "A", fault=lambda b, a: 500 if a == 0 else "ok") as server:
+        backend = make_backend("openai", "m", base_url=server.url, api_key_env="AGENTFLAN_TEST_KEY", max_retries=2)
+        import sys
+
+        run_suite(make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy", per_subject=3), backend, tmp_path,
+                  progress=False, console=sys.stdout)
+    assert set(server.auth) == {f"Bearer {secret}"}
+    assert secret not in str(backend.describe()) and secret not in repr(backend.options)  # type: ignore[attr-defined]
+    for f in tmp_path.rglob("*"):
+        if f.is_file():
+            assert secret not in f.read_text(encoding="utf-8"), f
+    out, err = capsys.readouterr()
+    assert secret not in out + err
+    assert secret not in caplog.text
+
+
+def test_no_key_for_the_openai_api_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY is not set"):
+        make_backend("openai", "gpt-4o-mini")
+
+
+def test_client_errors_are_not_retried() -> None:
+    with StubServer(fault=lambda body, attempt: 400) as server:
+        backend = make_backend("openai", "m", base_url=server.url, max_retries=5)
+        with pytest.raises(BackendError, match="HTTP 400"):
+            backend.generate([GenerationRequest([Message("user", "hi")])])
+        assert len(server.bodies) == 1
+
+
+def test_stop_sequences_are_sent_and_honoured_even_when_the_server_ignores_them() -> None:
+    with StubServer(respond=lambda body: "Thought: look it up\nAction: search[x]\nObservation: invented") as server:
+        backend = make_backend("openai", "m", base_url=server.url)
+        sampling = Sampling(max_new_tokens=64, stop=["\nObservation:"])
+        [text] = backend.generate([GenerationRequest([Message("user", "q")], sampling=sampling)])
+    assert text == "Thought: look it up\nAction: search[x]"
+    assert server.bodies[0]["stop"] == ["\nObservation:"] and server.bodies[0]["max_tokens"] == 64
+
+
+def test_native_tools_are_sent_only_when_asked_and_calls_come_back_as_json_lines() -> None:
+    calc = Tool("calculator", "arithmetic", {"type": "object", "properties": {"expression": {"type": "string"}}})
+
+    def respond(body: dict[str, Any]) -> Any:
+        if "tools" not in body:
+            return "no tools seen"
+        call = {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": '{"expression": "1+1"}'}}
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+    request = GenerationRequest([Message("user", "1+1?")], tools=[calc])
+    with StubServer(respond=respond) as server:
+        plain = make_backend("openai", "m", base_url=server.url).generate([request])
+        native = make_backend("openai", "m", base_url=server.url, native_tools=True).generate([request])
+    assert plain == ["no tools seen"]
+    assert orjson.loads(native[0]) == {"name": "calculator", "arguments": {"expression": "1+1"}}
+    assert server.bodies[1]["tools"][0]["function"]["name"] == "calculator"
+
+
+def test_unknown_backend_options_are_named() -> None:
+    with pytest.raises(ConfigError, match="does not take option"):
+        make_backend("openai", "m", base_url="http://127.0.0.1:9/v1", batch_size=3)

@@ -1,0 +1,109 @@
+"""The corpus commands end to end: convert, inspect, validate (in process, through ``cli.main``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentflan.cli import main
+from conftest import shared_path
+
+
+def _fireact_with_a_broken_line(tmp_path: Path, broken_at: int = 11, rows: int = 20) -> Path:
+    lines = shared_path("fireact", "hotpotqa_react_gpt.jsonl").read_text(encoding="utf-8").splitlines()[:rows]
+    lines.insert(broken_at - 1, '{"messages": [{"role": "user", "content": "cut off')
+    path = tmp_path / "fireact.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.shared_data
+def test_convert_fails_on_a_malformed_line_naming_it_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _fireact_with_a_broken_line(tmp_path)
+    out = tmp_path / "out.jsonl"
+    assert main(["convert", str(src), str(out), "--to", "openai"]) == 2
+    captured = capsys.readouterr()
+    assert f"{src}:11: not valid JSON" in captured.err
+    assert captured.out.rstrip().endswith("read 10, written 0, rejected 0")
+    assert not out.exists()
+
+
+@pytest.mark.shared_data
+def test_convert_skip_writes_the_others_and_rejects_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _fireact_with_a_broken_line(tmp_path)
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "bad.jsonl"
+    assert main(["convert", str(src), str(out), "--to", "openai", "--on-error", "skip", "--rejects", str(rejects)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("read 20, written 20, rejected 1")
+    written = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(written) == 20 and written[10]["id"] == "fireact:12"  # ids keep the source line numbers
+    (rejected,) = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert rejected["location"] == f"{src}:11" and rejected["reason"].startswith("not valid JSON")
+
+
+@pytest.mark.shared_data
+def test_convert_skip_defaults_the_rejects_path_and_counts_write_rejections(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """FireAct's reflexion rows have consecutive assistant turns, which LLaMA-Factory cannot take."""
+    out = tmp_path / "fa.json"
+    assert main(["convert", str(shared_path("fireact", "multitask_multimethod_gpt.jsonl")), str(out), "--to", "sharegpt-tools", "--on-error", "skip"]) == 0
+    text = capsys.readouterr().out
+    summary = text.rstrip().splitlines()[-1]
+    read_n, written_n, rejected_n = (int(part.split()[-1]) for part in summary.split(", "))
+    assert read_n == 2063 and rejected_n > 0 and written_n + rejected_n == read_n
+    assert len(json.loads(out.read_text(encoding="utf-8"))) == written_n
+    assert len((tmp_path / "fa.json.rejects.jsonl").read_text(encoding="utf-8").splitlines()) == rejected_n
+    assert '"formatting": "sharegpt"' in text and (tmp_path / "dataset_info.json").exists()
+
+
+@pytest.mark.shared_data
+def test_inspect_summarises_a_corpus(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(shared_path("glaive", "glaive_toolcall_en_demo.json")), "--json", "--sample", "2"]) == 0
+    text = capsys.readouterr().out
+    report = json.loads(text[: text.rindex("}") + 1])
+    assert report["rows"] == 300 and report["tools"]["calls"] == 211
+    assert report["roles"] == {"assistant": 957, "user": 746, "tool": 211}
+    assert report["turns_per_row"]["min"] == 2 and len(report["sample"]) == 2
+    assert report["approx_tokens"]["total"] > 100_000
+    assert text.rstrip().endswith("read 300, written 0, rejected 0")
+
+
+@pytest.mark.shared_data
+def test_inspect_counts_protocol_parse_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(shared_path("fireact") / "*.jsonl"), "--sample", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "rows            2563" in text
+    assert "protocol turns  fireact 5708" in text
+    assert "parse failures  7  (fireact: missing_field 7)" in text
+    assert "sample 'hotpotqa_react_gpt:1'" in text
+
+
+@pytest.mark.shared_data
+def test_validate_reports_each_problem_with_its_location(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(shared_path("glaive", "glaive_toolcall_en_demo.json"))]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("read 300, written 0, rejected 0")
+    path = tmp_path / "bad.jsonl"
+    rows = [
+        {"id": "fine", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
+        {"id": "roles", "messages": [{"role": "critic", "content": "q"}, {"role": "user", "content": "a", "loss": True}]},
+        "not a conversation",
+        {"id": "calls", "messages": [{"role": "assistant", "content": "", "tool_calls": [{"name": "nope", "arguments": {}}]}], "tools": [{"name": "f"}]},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n", encoding="utf-8")
+    assert main(["validate", str(path), "--from", "native"]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:2 (id roles): error: messages[0].role: unknown role 'critic'" in out
+    assert f"{path}:2 (id roles): error: messages[1].loss:" in out
+    assert f"error: {path}:3: field '(record)': expected a JSON object" in out
+    assert f"{path}:4 (id calls): error: messages[0].tool_calls[0].name: calls 'nope'" in out
+    assert f"error: {path}:5: not valid JSON" in out
+    assert out.rstrip().endswith("read 3, written 0, rejected 4")
+
+
+@pytest.mark.parametrize("command", ["convert", "inspect", "validate"])
+def test_help_describes_every_option_with_an_example(command: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "agentflan", command, "--help"], capture_output=True, text=True, check=True)
+    assert "examples:" in result.stdout and f"agentflan {command} " in result.stdout
+    assert "--from FORMAT" in result.stdout

