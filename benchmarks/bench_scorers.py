@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         emb = EmbeddingSimilarity()
         t0 = time.perf_counter()
         emb.pairs(["warm"], ["up"])
-        rows.append(("embedding model load (once)", 1, time.perf_counter() - t0))
+        rows.append(("embedding model load (once, imports done)", 1, time.perf_counter() - t0))
         rows.append(("tool-steps score, embedding", len(s_items), _best(lambda: score_items(s_items, s_resp, emb), args.repeats)))
 
     print(f"{'scorer':<38} {'items':>7} {'seconds':>9} {'items/s':>10}")

@@ -20,8 +20,9 @@ LIMIT = 10
 def shared_quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output folder of ``quickstart(ablation="negatives")`` with tiny settings."""
     pytest.importorskip("torch")
-    from agentflan.quickstart import QuickstartOptions, run_quickstart
     from filelock import FileLock
+
+    from agentflan.quickstart import QuickstartOptions, run_quickstart
 
     root = tmp_path_factory.getbasetemp().parent
     out = root / "agentflan-quickstart-shared"

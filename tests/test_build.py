@@ -64,7 +64,7 @@ def called_tools(conv: Conversation) -> list[str]:
     """Every tool name an assistant turn calls, whatever the style writes it as."""
     names: list[str] = []
     for m in conv.messages:
-        if m.role != "assistant" or m.loss is False and m.meta.get("example"):
+        if m.role != "assistant" or (m.loss is False and m.meta.get("example")):
             continue
         names += [c.name for c in m.tool_calls]
         if "tool" in m.meta:
@@ -185,6 +185,7 @@ def test_negatives_have_both_kinds_and_no_tool_call(built: tuple[Path, dict[str,
         else:
             assert r.tools and all(t.name in r.messages[0].content for t in r.tools)
     assert manifest["splits"]["negative"]["producers"] == {"chat-data": 40, "template": 40}
+    assert manifest["splits"]["negative"]["row_producers"] == {r.id: r.meta["producer"] for r in rows}
 
 
 def test_manifest_records_inputs_counts_and_versions(built: tuple[Path, dict[str, Any]]) -> None:

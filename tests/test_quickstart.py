@@ -11,13 +11,20 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from quickstart_run import LIMIT, STEPS, shared_quickstart
 
 from agentflan.cli import main
 from agentflan.errors import ConfigError
-from agentflan.quickstart import MARKER, QuickstartOptions, demo_recipe_path, load_demo_recipe, run_quickstart, split_trajectories
+from agentflan.quickstart import (
+    MARKER,
+    QuickstartOptions,
+    demo_recipe_path,
+    load_demo_recipe,
+    run_quickstart,
+    split_trajectories,
+)
 from agentflan.sources import read
+from conftest import ROOT
+from quickstart_run import LIMIT, STEPS, shared_quickstart
 
 ARMS = ("with-negatives", "without-negatives")
 
@@ -88,6 +95,19 @@ def test_cli_default_run_prints_where_everything_is(tmp_path: Path, capsys: pyte
     (out / "train" / "stale.txt").write_text("old", encoding="utf-8")
     assert main(["quickstart", "--out", str(out), "--steps", "1", "--eval-limit", "1", "--no-progress"]) == 0
     assert not (out / "train" / "stale.txt").exists()
+
+
+@pytest.mark.slow
+def test_a_given_model_is_lora_tuned_and_evaluated_merged(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    result = run_quickstart(QuickstartOptions(out=tmp_path / "qs", steps=2, model=str(tiny_llama_dir), eval_limit=2,
+                                              progress=False), say=lambda _msg: None)
+    (run,) = result.runs
+    config = json.loads((run.train / "train_config.json").read_text(encoding="utf-8"))
+    assert config["model"] == str(tiny_llama_dir) and config["method"] == "lora"
+    assert run.model == run.train / "merged" and (run.model / "config.json").is_file()
+    assert not (tmp_path / "qs" / "tiny-model").exists()
+    summary = json.loads((run.eval / "agent-h" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["model"] == str(run.model)
 
 
 def test_refuses_a_folder_that_holds_something_else(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -144,7 +145,7 @@ def test_consecutive_user_turns_merge_so_roles_alternate() -> None:
     for style in ("tflan", "cot", "react", "json"):
         out = align(conv, AlignOptions(style), PH, random.Random(0))  # type: ignore[arg-type]
         r = [m.role for m in out.messages]
-        assert all(a != b for a, b in zip(r, r[1:], strict=False)), style
+        assert all(a != b for a, b in itertools.pairwise(r)), style
 
 
 def test_toolbench_trajectory_with_qualified_names() -> None:
@@ -187,6 +188,8 @@ def test_fireact_and_agentinstruct_keep_their_own_protocol_in_react_style() -> N
     assert [m.protocol for m in out.messages if m.role == "assistant"] == ["fireact"] * 2
     assert out.messages[-1].content == fire.messages[3].content  # re-rendered byte for byte
     assert "Episode finished" not in out.messages[-1].content
+    as_json = align(fire, AlignOptions("json"), PH, random.Random(0))
+    assert [m.protocol for m in as_json.messages if m.role == "assistant"] == ["json"] * 2
     os_row = next(iter(read(shared_path("agentinstruct", "os.json"))))
     out = align(os_row, AlignOptions("tflan"), PH, random.Random(0))
     examples = [m for m in out.messages if m.meta.get("example")]

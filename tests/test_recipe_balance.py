@@ -109,3 +109,29 @@ def test_same_seed_same_decisions() -> None:
 def test_unknown_capability_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown capability"):
         Balancer({"planning": 0.5})
+
+
+@pytest.mark.slow
+def test_token_counts_are_approximate_by_default_and_real_with_a_tokenizer(tiny_llama_dir: object) -> None:
+    from agentflan.recipe.tokens import APPROX, approx_tokens, make_counter
+
+    assert make_counter(None) == (approx_tokens, APPROX)
+    assert approx_tokens('Action Input: {"city": "Paris"}') == 12
+    count, name = make_counter(str(tiny_llama_dir))
+    assert name == f"tokenizer {tiny_llama_dir}"
+    text = "Thought: I need the weather in Paris.\nAction: get_weather"
+    assert 0 < count(text) != approx_tokens(text)
+    balancer = Balancer(PRESETS["paper"], count=count)
+    balancer(decomposed(0))
+    assert balancer.stats.tagged["reasoning"].tokens == count("thinking about step 0") + count("the answer")
+
+
+def test_mix_concatenates_or_samples_to_a_ratio() -> None:
+    from agentflan.recipe.mix import mix
+
+    agent = [decomposed(i) for i in range(10)]
+    general = [Conversation(id=f"g{i}", messages=[Message("user", f"hi {i}"), Message("assistant", "hello")]) for i in range(30)]
+    assert [c.id for c in mix(agent, general)] == [c.id for c in agent + general]
+    sampled = mix(agent, general, ratio=0.5, seed=1)
+    assert len(sampled) == 15 and sampled[:10] == agent
+    assert sampled == mix(agent, general, ratio=0.5, seed=1) and sampled != mix(agent, general, ratio=0.5, seed=2)

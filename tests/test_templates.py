@@ -179,3 +179,16 @@ def test_template_errors_name_the_problem(llama_tok) -> None:
     with pytest.raises(InputError) as info:
         get_template("chatml").render(bad)
     assert info.value.field == "messages[1].spans[0]" and "bad-1" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["agentflan", "llama2", "llama3", "chatml"])
+def test_exported_template_takes_openai_tool_call_messages(name: str, llama_tok) -> None:
+    """vLLM and OpenAI clients send content None and JSON-string arguments on tool-call turns."""
+    template = get_template(name, llama_tok)
+    messages = [
+        {"role": "user", "content": "weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}]},
+        {"role": "tool", "content": "18C", "tool_call_id": "c1"},
+    ]
+    text = llama_tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, chat_template=template.chat_template)
+    assert '"weather"' in text and '{"city": "Paris"}' in text and "18C" in text and "None" not in text

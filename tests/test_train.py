@@ -117,10 +117,14 @@ def test_exported_adapter_and_merged_model_reload_and_generate(lora_run: tuple[P
     assert tokenizer.decode(generated[0]).startswith(prompt)
 
 
-def test_full_training_of_qwen2_lowers_the_loss(tmp_path: Path, tiny_qwen2_dir: Path) -> None:
+def test_full_training_of_qwen2_with_padding_lowers_the_loss(tmp_path: Path, tiny_qwen2_dir: Path) -> None:
     data = write_native(fireact(60, tagged=False), tmp_path / "data.jsonl")
-    cfg = config(tiny_qwen2_dir, data, tmp_path / "out", template="chatml", method="full", learning_rate=3e-3, max_steps=24)
-    run_training(cfg, **QUIET)
+    cfg = config(
+        tiny_qwen2_dir, data, tmp_path / "out", template="chatml", method="full", learning_rate=3e-3, max_steps=24,
+        packing=False, batch_size=2,
+    )  # fmt: skip
+    summary = run_training(cfg, **QUIET)
+    assert summary["data"]["sequences"] == 60  # padding: one conversation per row
     losses = train_losses(tmp_path / "out")
     assert losses[-1] < losses[0] - 0.5
     assert (tmp_path / "out" / "final" / "model.safetensors").is_file()

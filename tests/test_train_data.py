@@ -13,13 +13,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentflan.conversation import Conversation, Message
-from agentflan.errors import ConfigError
-from agentflan.train.config import DataSource, load_config, parse_overrides
+from agentflan.errors import ConfigError, InputError
+from agentflan.train.config import DataSource, TrainConfig, load_config, parse_overrides
 from agentflan.train.data import in_eval, load_source, mix, weighted_rows
 from agentflan.train.templates import get_template
-from agentflan.train.tokenize import IGNORE_INDEX, _targets_by_boundaries, encode, token_targets
+from agentflan.train.tokenize import (
+    IGNORE_INDEX,
+    _targets_by_boundaries,
+    _targets_by_bytes,
+    byte_level_lengths,
+    encode,
+    token_targets,
+)
 from conftest import ROOT
-from train_rows import fireact, write_native
+from train_rows import fireact, glaive, release_samples, write_native
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +90,37 @@ def test_second_run_loads_the_cache(tmp_path: Path, llama_tok) -> None:
 
 
 @pytest.mark.shared_data
-def test_boundary_lookup_equals_offset_mapping(llama_tok) -> None:
-    """The fast path (a few char_to_token lookups) gives exactly the labels of the full offset mapping."""
-    template = get_template("agentflan", llama_tok)
-    for conv in fireact(30):
+@pytest.mark.parametrize("template_name", ["agentflan", "chatml"])
+def test_fast_label_paths_equal_the_offset_mapping(template_name: str, llama_tok) -> None:
+    """Token byte lengths and char_to_token lookups give exactly the labels of the full offset mapping
+    (non-ASCII included: U+0D46/U+0D3F, accented names)."""
+    template = get_template(template_name, llama_tok)
+    table = byte_level_lengths(llama_tok)
+    assert table is not None
+    for conv in fireact(25) + release_samples() + glaive(5):
         rendered = template.render(conv)
         enc = llama_tok.backend_tokenizer.encode(rendered.text, add_special_tokens=False)
         ids = np.asarray(enc.ids, dtype=np.int32)
-        fast = _targets_by_boundaries(enc, ids, rendered)
-        assert fast is not None
         slow = token_targets(ids, np.asarray(enc.offsets).reshape(-1, 2), rendered)
-        assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+        for fast in (_targets_by_bytes(ids, table, rendered), _targets_by_boundaries(enc, ids, rendered)):
+            assert fast is not None
+            assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+
+
+@pytest.mark.shared_data
+def test_tokenizers_that_are_not_byte_level_use_the_offsets(llama_tok) -> None:
+    import copy
+
+    from tokenizers import normalizers
+
+    other = copy.deepcopy(llama_tok)
+    other.backend_tokenizer.normalizer = normalizers.NFC()  # no longer "bytes in, bytes out"
+    assert byte_level_lengths(other) is None
+    convs = fireact(20)
+    a = encode(convs, llama_tok, get_template("chatml", llama_tok), max_length=100_000)
+    b = encode(convs, other, get_template("chatml", other), max_length=100_000)
+    assert np.array_equal(a.input_ids, b.input_ids)
+    assert np.array_equal(a.labels, b.labels) and np.array_equal(a.capability, b.capability)
 
 
 @pytest.mark.shared_data
@@ -158,3 +185,55 @@ def test_prepare_only_writes_the_data_statistics(tmp_path: Path, tiny_llama_dir:
     assert stats["train_rows"] == 30 and stats["packing_efficiency"] > 0.5
     assert json.loads((out / "train_config.json").read_text())["max_length"] == 1024
     assert not (out / "final").exists()
+
+
+def test_shipped_configs_load() -> None:
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    kinds = {p.stem: ClusterConfig.from_yaml_file(str(p)).distributed_type.value for p in (ROOT / "configs" / "accelerate").glob("*.yaml")}
+    assert kinds == {
+        "ddp": "MULTI_GPU",
+        "fsdp": "FSDP",
+        "deepspeed_zero2": "DEEPSPEED",
+        "deepspeed_zero3": "DEEPSPEED",
+    }
+    train_configs = sorted((ROOT / "configs" / "train").glob("*.yaml"))
+    assert train_configs
+    for path in train_configs:
+        cfg = load_config(path)
+        assert cfg.template in {"agentflan", "tokenizer"} and cfg.max_length == 8192
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet="-.=0123456789abc[]{}:, \n", max_size=12), max_size=6))
+def test_garbage_overrides_give_a_config_error_or_a_config(args: list[str]) -> None:
+    try:
+        cfg = load_config(None, args, base={"model": "m", "data": ["a.jsonl"]})
+    except ConfigError:
+        return
+    assert isinstance(cfg, TrainConfig)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_garbage_config_files_give_a_config_error(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    path = tmp_path_factory.mktemp("cfg") / "run.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"run\.yaml"):
+        load_config(path)
+
+
+@pytest.mark.shared_data
+def test_bad_spans_are_set_aside_with_on_error_skip(tmp_path: Path, llama_tok) -> None:
+    convs = fireact(5)
+    convs[2].messages[1].spans[0].end = 10_000
+    data = write_native(convs, tmp_path / "data.jsonl")
+    source = DataSource(path=str(data))
+    template = get_template("chatml", llama_tok)
+    with pytest.raises(InputError, match="lies outside the content"):
+        load_source(source, llama_tok, template, 1024, tmp_path / "c")
+    rejects = tmp_path / "rejects.jsonl"
+    load = load_source(source, llama_tok, template, 1024, tmp_path / "c", on_error="skip", rejects_path=rejects)
+    assert len(load.encoded) == 4 and convs[2].id not in load.encoded.ids
+    rejected = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert [r["field"] for r in rejected] == ["messages[1].spans[0]"] and convs[2].id in rejected[0]["location"]

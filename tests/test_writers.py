@@ -100,6 +100,7 @@ def test_sharegpt_rows_and_dataset_info(tmp_path: Path, caplog: pytest.LogCaptur
     assert "1 assistant turns had text beside their tool calls" in caplog.text
     info = json.loads((tmp_path / "dataset_info.json").read_text(encoding="utf-8"))
     assert info == {"mine": {"file_name": "mine.json"}, "glaive_like": dataset_info_entry(path)}
+    assert [c.id for c in read(tmp_path)] == ["w1"]  # the folder reads as data: the index is skipped
 
 
 def test_sharegpt_rejects_what_llama_factory_would_drop(tmp_path: Path) -> None:
@@ -130,6 +131,15 @@ def test_toolllama_renders_calls_replies_and_the_api_list(tmp_path: Path) -> Non
     assert turns[5]["value"].startswith("\nThought: \nAction: Finish\nAction Input: {\n  \"return_type\": \"give_answer\"")
     (back,) = read(path)
     assert back.tools == [WEATHER] and back.messages[0].content == "You help."
+
+
+def test_toolllama_rows_always_open_with_a_system_turn(tmp_path: Path) -> None:
+    plain = Conversation("p", [Message("user", "hi"), Message("assistant", "hello")])
+    write([plain], tmp_path / "tl.json", "toolllama")
+    (row,) = json.loads((tmp_path / "tl.json").read_text(encoding="utf-8"))
+    assert row["conversations"][0] == {"from": "system", "value": ""}
+    (back,) = read(tmp_path / "tl.json")
+    assert [m.role for m in back.messages] == ["user", "assistant"] and back.messages[1].protocol == "react"
 
 
 def test_unknown_roles_are_typed_errors(tmp_path: Path) -> None:

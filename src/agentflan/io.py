@@ -23,6 +23,17 @@ from agentflan.errors import InputError, Location
 DATA_SUFFIXES = (".jsonl", ".json", ".ndjson")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish_mode(path: Path, *, directory: bool = False) -> None:
+    """Give a temp file/folder the mode a normal create would (mkstemp/mkdtemp make them private)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def expand_paths(spec: str | os.PathLike[str]) -> list[Path]:
     """A file, a glob (``**`` allowed) or a folder (its JSON/JSONL files, recursively), sorted."""
     text = os.fspath(spec)
@@ -105,6 +116,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            _publish_mode(tmp_path)
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -138,6 +151,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        _publish_mode(tmp, directory=True)
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)

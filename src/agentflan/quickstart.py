@@ -22,6 +22,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -36,12 +37,13 @@ from agentflan.io import write_json
 MARKER = "quickstart.json"
 DEFAULT_OUT = Path("agentflan-out") / "quickstart"
 ABLATIONS = ("negatives",)
+DEFAULT_STEPS = 300
 
 
 @dataclass(slots=True)
 class QuickstartOptions:
     out: Path = DEFAULT_OUT
-    steps: int = 150
+    steps: int = DEFAULT_STEPS
     model: str | None = None
     ablation: Literal["negatives"] | None = None
     seed: int = 0
@@ -107,7 +109,10 @@ def prepare_out(out: Path) -> None:
         if not (out / MARKER).is_file():
             raise ConfigError(f"--out {out} is not empty and holds no earlier quickstart ({MARKER}); choose another folder")
         for child in out.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -275,7 +280,7 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
     for name, negatives in arms:
         root = out if name == "main" else out / name
         recipe = load_demo_recipe(train_traj, options.seed, negatives)
-        manifest = timed(f"building the corpus ({name})", lambda r=recipe, d=root / "build": build_corpus(r, d, options.progress))
+        manifest = timed(f"building the corpus ({name})", partial(build_corpus, recipe, root / "build", options.progress))
         builds[name] = (root, corpus_files(root / "build", manifest))
 
     given = options.model is not None
@@ -291,10 +296,10 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
     for name, _ in arms:
         root, files = builds[name]
         summary = timed(f"training ({name}, {options.steps} steps)",
-                        lambda r=root, f=files: train_model(init_model, f, r / "train", options, s, given, say))
+                        partial(train_model, init_model, files, root / "train", options, s, given, say))
         model = Path(summary.get("merged") or summary["final"])
         metrics = timed(f"evaluating ({name}: {', '.join(suites)})",
-                        lambda r=root, m=model: evaluate_model(m, r / "eval", suites, heldout, options, s))
+                        partial(evaluate_model, model, root / "eval", suites, heldout, options, s))
         runs.append(RunResult(name, root / "build", root / "train", model, root / "eval", metrics))
 
     title = "agentflan quickstart" + (" — negative-sample ablation" if options.ablation else "")
@@ -344,5 +349,5 @@ def describe(result: QuickstartResult) -> str:
 
 
 def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

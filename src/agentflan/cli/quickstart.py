@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from agentflan.quickstart import DEFAULT_STEPS
+
 EPILOG = """\
 examples:
   agentflan quickstart                                   # everything under agentflan-out/quickstart
@@ -31,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
     )
     p.add_argument("--out", default="agentflan-out/quickstart", metavar="DIR",
                    help="output folder (default: %(default)s); an earlier quickstart output there is replaced")
-    p.add_argument("--steps", type=int, default=150, metavar="N",
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, metavar="N",
                    help="optimizer steps per training run (default: %(default)s; fewer is faster and learns less)")
     p.add_argument("--model", default=None, metavar="PATH_OR_ID",
                    help="a causal LM folder or hub id to LoRA-tune instead of training a tiny model from scratch")

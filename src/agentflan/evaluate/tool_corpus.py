@@ -18,6 +18,11 @@ One loader takes any mix of inputs and sorts each record into a :class:`Corpus`:
   refusal) and are left out.
 
 Every tool met goes into the pool that Agent-H draws unrelated tools from.
+
+Which questions count as tool-free is the caller's choice. MMLU rows are (a self-contained
+multiple-choice question, its options given); HotpotQA questions are multi-hop fact look-ups
+for which a search tool is a fair call, so none of agentflan's defaults use them (a
+``{"question"}`` file is still read as tool-free if you pass one).
 """
 
 from __future__ import annotations

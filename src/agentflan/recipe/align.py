@@ -24,20 +24,28 @@ from agentflan.conversation import Capability, Conversation, Message, Tool, Tool
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.tags import TaggedText, whole_turn
-from agentflan.recipe.trajectory import FINISH, Event, StepError, check_usable, events, offered_tools, qualified_names
+from agentflan.recipe.trajectory import (
+    FINISH,
+    Event,
+    StepError,
+    check_usable,
+    events,
+    offered_tools,
+    qualified_names,
+)
 
 Style = Literal["tflan", "cot", "react", "json"]
 STYLES: tuple[str, ...] = ("tflan", "cot", "react", "json")
 ToolNames = Literal["original", "qualified"]
 
-R, T, U, I = Capability.REASONING, Capability.RETRIEVAL, Capability.UNDERSTANDING, Capability.INSTRUCTION
+R, T, U = Capability.REASONING, Capability.RETRIEVAL, Capability.UNDERSTANDING
 
 
 @dataclass(frozen=True, slots=True)
 class AlignOptions:
-    """``protocol``: for ``react``/``json``, the protocol to render in; None keeps each turn's own
-    protocol when it has one (else ``react``/``json``). ``tool_names="qualified"`` names ToolBench
-    APIs ``tool.api`` as the released rows do."""
+    """``protocol``: for ``react``/``json``, the protocol to render in; None renders ``json`` in the
+    ``json`` protocol and ``react`` in each turn's own protocol when it has one (else ``react``).
+    ``tool_names="qualified"`` names ToolBench APIs ``tool.api`` as the released rows do."""
 
     style: Style
     protocol: str | None = None
@@ -90,11 +98,12 @@ def align(conv: Conversation, options: AlignOptions, phrasings: Phrasings, rng: 
                 _copy(out, e)
     else:
         protocol = _protocol_for(evs, options)
+        own = options.style == "react" and options.protocol is None
         _system(out, evs, tools, protocol.format_instruction(tools) if tools else None)
         for e in evs:
             if e.kind == "step":
                 assert e.step is not None
-                p = get_protocol(e.protocol) if options.protocol is None and e.protocol else protocol
+                p = get_protocol(e.protocol) if own and e.protocol else protocol
                 out.add(_protocol_turn(p, _renamed(e.step, names)))
             elif e.kind == "observation":
                 out.user(protocol.render_observation(e.text))
@@ -209,10 +218,11 @@ def _cot(out: _Out, step: AgentStep, ph: Phrasings, rng: random.Random) -> None:
 
 
 def _protocol_for(evs: list[Event], options: AlignOptions) -> AgentProtocol:
-    """The protocol of the system prompt and observations: the option, else the first step's own."""
+    """The protocol of the system prompt and observations: the option; else for ``react`` the
+    first step's own protocol (FireAct, AgentInstruct), for ``json`` the ``json`` protocol."""
     if options.protocol is not None:
         return get_protocol(options.protocol)
-    own = next((e.protocol for e in evs if e.kind == "step" and e.protocol), None)
+    own = next((e.protocol for e in evs if e.kind == "step" and e.protocol), None) if options.style == "react" else None
     return get_protocol(own or options.style)
 
 

@@ -24,7 +24,7 @@ import random
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
-from agentflan.conversation import CAPABILITIES, Capability, Conversation
+from agentflan.conversation import CAPABILITIES, Conversation
 from agentflan.recipe.tags import CapabilityStats, iter_spans
 from agentflan.recipe.tokens import TokenCounter, approx_tokens
 
@@ -97,7 +97,7 @@ class Balancer:
                 self.dropped += 1
                 return None
         else:
-            for m, s in list(iter_spans(conv)):
+            for _, s in list(iter_spans(conv)):
                 if s.loss is not False and not self.urns[s.capability.value].draw():
                     s.loss = False
             for m in conv.messages:
@@ -138,4 +138,4 @@ def whole_turn_masks_only(conv: Conversation) -> bool:
     return all(s.loss is None for m in conv.messages for s in m.spans)
 
 
-__all__ = ["BLOCK", "PAPER", "PRESETS", "Balancer", "Capability", "Mode", "Urn", "balance", "whole_turn_masks_only"]
+__all__ = ["BLOCK", "PAPER", "PRESETS", "Balancer", "Mode", "Urn", "balance", "whole_turn_masks_only"]

@@ -38,7 +38,16 @@ from agentflan.recipe.format_following import CallExample, format_following_rows
 from agentflan.recipe.mix import general_quota
 from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet, negatives
 from agentflan.recipe.phrasings import Phrasings, load_phrasings
-from agentflan.recipe.scan import TOOLSETS, Context, Task, TaskResult, init_worker, rejects_path, run_task, scan, shard_path
+from agentflan.recipe.scan import (
+    Context,
+    Task,
+    TaskResult,
+    init_worker,
+    rejects_path,
+    run_task,
+    scan,
+    shard_path,
+)
 from agentflan.recipe.split import BottomK, unit_hash
 from agentflan.recipe.tags import CapabilityStats
 from agentflan.recipe.tokens import TokenCounter, make_counter
@@ -61,6 +70,8 @@ class SplitReport:
     turns: Counter[int] = field(default_factory=Counter)
     capabilities: CapabilityStats = field(default_factory=CapabilityStats)
     producers: Counter[str] = field(default_factory=Counter)
+    #: what wrote each row's reply (negatives), by row id
+    row_producers: dict[str, str] = field(default_factory=dict)
     dropped: int = 0
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -81,6 +92,7 @@ class SplitReport:
         }
         if self.producers:
             d["producers"] = dict(sorted(self.producers.items()))
+            d["row_producers"] = self.row_producers
         if self.dropped:
             d["dropped_by_balancing"] = self.dropped
         if self.notes:
@@ -112,28 +124,90 @@ def plan_tasks(recipe: Recipe) -> list[Task]:
     return tasks
 
 
-def run_tasks(tasks: Sequence[Task], ctx: Context, workers: int, progress: bool) -> list[TaskResult]:
-    """Every task's result, in task order (a pool with ``workers > 1``, inline otherwise)."""
+def run_tasks(tasks: Sequence[Task], ctx: Context, workers: int, progress: bool) -> Collected:
+    """Run every task (a pool with ``workers > 1``, inline otherwise) and fold the results in
+    task order into one :class:`Collected` as they arrive (memory does not grow with the files)."""
     from tqdm import tqdm
 
+    collected = Collected(ctx.recipe)
     bar = tqdm(total=len(tasks), unit="file", desc="read", disable=not progress, leave=False)
-    results: list[TaskResult] = []
     try:
         if workers <= 1 or len(tasks) <= 1:
             for task in tasks:
-                results.append(_checked(scan(task, ctx)))
+                collected.add(_checked(scan(task, ctx)))
                 bar.update()
         else:
             import multiprocessing
 
             mp = multiprocessing.get_context("spawn")
+            chunk = max(1, min(64, len(tasks) // (workers * 8)))
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=init_worker, initargs=(ctx,)) as pool:
-                for result in pool.map(run_task, tasks, chunksize=1):
-                    results.append(_checked(result))
+                for result in pool.map(run_task, tasks, chunksize=chunk):
+                    collected.add(_checked(result))
                     bar.update()
     finally:
         bar.close()
-    return results
+    return collected
+
+
+@dataclass(slots=True)
+class SourceTotals:
+    files: int = 0
+    bytes: int = 0
+    conversations: int = 0
+    kept: int = 0
+    rejected: int = 0
+    filtered: Counter[str] = field(default_factory=Counter)
+    listing: Any = field(default_factory=hashlib.sha256)
+    file_list: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Collected:
+    """What the scan pass found, folded task by task: totals per source, the task indexes that
+    wrote shards per split, and the merged candidate samples."""
+
+    def __init__(self, recipe: Recipe):
+        self.recipe = recipe
+        self.sources: dict[str, SourceTotals] = {}
+        self.rows: Counter[str] = Counter()
+        self.shards: dict[str, list[int]] = {}
+        self.rejected_tasks: list[int] = []
+        self.examples: dict[str, BottomK[CallExample]] = {}
+        self.queries: dict[str, BottomK[ToolQuery]] = {}
+        self.chats: dict[str, BottomK[ChatPair]] = {}
+        self.toolsets: dict[str, BottomK[ToolSet]] = {}
+        self.general_hashes: dict[str, list[float]] = {}
+
+    def add(self, r: TaskResult) -> None:
+        totals = self.sources.setdefault(r.source, SourceTotals())
+        if r.file is not None:
+            totals.files += 1
+            totals.bytes += r.file["bytes"] or 0
+            totals.listing.update(f"{r.file['path']}\t{r.file['sha256']}\n".encode())
+            if len(totals.file_list) <= LIST_FILES:
+                totals.file_list.append(r.file)
+        totals.conversations += r.read
+        totals.kept += r.kept
+        totals.rejected += r.rejected
+        totals.filtered.update(r.filtered)
+        if r.rejected:
+            self.rejected_tasks.append(r.index)
+        for split, n in r.rows.items():
+            self.rows[split] += n
+            if n:
+                self.shards.setdefault(split, []).append(r.index)
+        for mine, theirs in ((self.examples, r.examples), (self.queries, r.queries), (self.chats, r.chats), (self.toolsets, r.toolsets)):
+            for split, sample in theirs.items():
+                if split in mine:
+                    mine[split].merge(sample)  # type: ignore[arg-type]
+                else:
+                    mine[split] = sample  # type: ignore[assignment]
+        for split, hashes in r.general_hashes.items():
+            self.general_hashes.setdefault(split, []).extend(hashes)
+
+    @property
+    def rejected(self) -> int:
+        return sum(t.rejected for t in self.sources.values())
 
 
 def _checked(result: TaskResult) -> TaskResult:
@@ -165,11 +239,14 @@ def build(
     with atomic_dir(out) as staging:
         work = staging / "_work"
         ctx = Context(recipe, phrasings, work, OnError(on_error))
-        results = run_tasks(tasks, ctx, workers, progress)
-        merger = _Merger(recipe, phrasings, results, work, staging, count, progress, generator)
-        reports = [merger.write(split) for split in recipe.splits]
-        rejected = _merge_rejects(results, work, staging)
-        manifest = _manifest(recipe, recipe_path, phrasings, counter_name, results, reports, rejected, OnError(on_error))
+        collected = run_tasks(tasks, ctx, workers, progress)
+        merger = _Merger(recipe, phrasings, collected, work, staging, count, progress, generator)
+        # general splits go last: a ratio is relative to all the agent rows
+        order = sorted(recipe.splits, key=lambda sp: isinstance(sp, GeneralSplit))
+        done = {split.name: merger.write(split) for split in order}
+        reports = [done[split.name] for split in recipe.splits]
+        _merge_rejects(collected, work, staging)
+        manifest = _manifest(recipe, recipe_path, phrasings, counter_name, collected, reports, OnError(on_error))
         write_json(staging / "manifest.json", manifest)
         from agentflan.recipe.datacard import write_datacard
 
@@ -198,14 +275,14 @@ class _Merger:
         self,
         recipe: Recipe,
         phrasings: Phrasings,
-        results: list[TaskResult],
+        collected: Collected,
         work: Path,
         staging: Path,
         count: TokenCounter,
         progress: bool,
         generator: Backend | None,
     ):
-        self.recipe, self.phrasings, self.results = recipe, phrasings, results
+        self.recipe, self.phrasings, self.collected = recipe, phrasings, collected
         self.work, self.staging, self.count, self.progress, self.generator = work, staging, count, progress, generator
         self.agent_rows = 0
 
@@ -243,12 +320,10 @@ class _Merger:
         return lambda first: self._general(split, report if first else None)
 
     def _shard_rows(self, name: str) -> Iterator[Conversation]:
-        for r in self.results:
-            path = shard_path(self.work, name, r.index)
-            if path.is_file():
-                with path.open("rb") as fh:
-                    for line in fh:
-                        yield Conversation.from_dict(loads(line))
+        for index in self.collected.shards.get(name, ()):
+            with shard_path(self.work, name, index).open("rb") as fh:
+                for line in fh:
+                    yield Conversation.from_dict(loads(line))
 
     def _agent(self, split: AgentSplit, report: SplitReport | None) -> Iterator[Conversation]:
         count = self.count if report is not None else _zero
@@ -275,10 +350,7 @@ class _Merger:
             report.dropped = balancer.dropped if balancer is not None else 0
 
     def _format_following(self, split: FormatFollowingSplit, report: SplitReport | None) -> Iterator[Conversation]:
-        merged: BottomK[CallExample] = BottomK(split.n, f"{self.recipe.seed}|{split.name}")
-        for r in self.results:
-            if split.name in r.examples:
-                merged.merge(r.examples[split.name])
+        merged = self.collected.examples.get(split.name) or BottomK(split.n, "")
         if report is not None and len(merged) < split.n:
             report.notes.append(f"asked for {split.n} rows; the sources hold {len(merged)} usable calls (a thought and one call)")
         rows = format_following_rows(merged.items(), self.phrasings, f"{self.recipe.seed}|{split.name}", json_share=split.json_share)
@@ -293,15 +365,9 @@ class _Merger:
     def _negatives(self, split: NegativesSplit, report: SplitReport) -> Path:
         """Negatives may come from a generator (slow, not replayable): they are made once, spooled."""
         seed = self.recipe.seed
-        queries: BottomK[ToolQuery] = BottomK(split.n_no_tools + max(8, split.n_no_tools // 4), f"{seed}|{split.name}|queries")
-        chats: BottomK[ChatPair] = BottomK(split.n_chat + max(8, split.n_chat // 4), f"{seed}|{split.name}|chats")
-        toolsets: BottomK[ToolSet] = BottomK(TOOLSETS, f"{seed}|{split.name}|tools")
-        for r in self.results:
-            if split.name in r.queries:
-                queries.merge(r.queries[split.name])
-                toolsets.merge(r.toolsets[split.name])
-            if split.name in r.chats:
-                chats.merge(r.chats[split.name])
+        queries = self.collected.queries.get(split.name) or BottomK[ToolQuery](0, "")
+        chats = self.collected.chats.get(split.name) or BottomK[ChatPair](0, "")
+        toolsets = self.collected.toolsets.get(split.name) or BottomK[ToolSet](0, "")
         generator, owned = self._generator(split)
         sampling = None
         if split.generator is not None or generator is not None:
@@ -330,6 +396,7 @@ class _Merger:
                     conv.id = f"{split.name}_{i}"
                     made[neg.kind] += 1
                     report.producers[neg.producer] += 1
+                    report.row_producers[conv.id] = neg.producer
                     report.capabilities.add_before(conv, self.count)
                     report.capabilities.add_after(conv, self.count)
                     report.count(conv)
@@ -360,7 +427,7 @@ class _Merger:
 
     def _general(self, split: GeneralSplit, report: SplitReport | None) -> Iterator[Conversation]:
         quota = general_quota(self.agent_rows, split.ratio)
-        hashes = sorted(h for r in self.results for h in r.general_hashes.get(split.name, ()))
+        hashes = sorted(self.collected.general_hashes.get(split.name, ()))
         threshold = 1.0 if quota is None or quota >= len(hashes) else (hashes[quota - 1] if quota > 0 else -1.0)
         seed = f"{self.recipe.seed}|{split.name}"
         i = 0
@@ -381,17 +448,15 @@ def _zero(text: str) -> int:
     return 0
 
 
-def _merge_rejects(results: list[TaskResult], work: Path, staging: Path) -> int:
-    total = sum(r.rejected for r in results)
-    if not total:
-        return 0
+def _merge_rejects(collected: Collected, work: Path, staging: Path) -> None:
+    if not collected.rejected_tasks:
+        return
     with atomic_open(staging / "rejects.jsonl", "wb", encoding=None) as out:
-        for r in results:
-            path = rejects_path(work, r.index)
+        for index in collected.rejected_tasks:
+            path = rejects_path(work, index)
             if path.is_file():
                 with path.open("rb") as fh:
                     shutil.copyfileobj(fh, out)
-    return total
 
 
 # --------------------------------------------------------------------------- manifest
@@ -402,9 +467,8 @@ def _manifest(
     recipe_path: str | Path | None,
     phrasings: Phrasings,
     counter_name: str,
-    results: list[TaskResult],
+    collected: Collected,
     reports: list[SplitReport],
-    rejected: int,
     on_error: OnError,
 ) -> dict[str, Any]:
     totals = CapabilityStats()
@@ -425,8 +489,8 @@ def _manifest(
         "on_error": on_error.value,
         "token_counter": counter_name,
         "phrasings": {"sha256": phrasings.digest, "files": phrasings.origins},
-        "inputs": _inputs(recipe, results),
-        "rejected": rejected,
+        "inputs": _inputs(recipe, collected),
+        "rejected": collected.rejected,
         "splits": {rep.name: rep.to_dict() for rep in reports},
         "rows": sum(rep.rows for rep in reports),
         "capabilities": totals.to_dict(),
@@ -434,30 +498,25 @@ def _manifest(
     }
 
 
-def _inputs(recipe: Recipe, results: list[TaskResult]) -> dict[str, Any]:
+def _inputs(recipe: Recipe, collected: Collected) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, source in recipe.sources.items():
-        mine = [r for r in results if r.source == name]
-        if not mine:
+        t = collected.sources.get(name)
+        if t is None:
             continue
-        filtered: Counter[str] = Counter()
-        for r in mine:
-            filtered.update(r.filtered)
-        files = [r.file for r in mine if r.file is not None]
         entry: dict[str, Any] = {
             "specs": source.specs,
             "format": source.format,
-            "files": len(files),
-            "bytes": sum(f["bytes"] or 0 for f in files),
-            "conversations": sum(r.read for r in mine),
-            "kept": sum(r.kept for r in mine),
-            "filtered": dict(sorted(filtered.items())),
-            "rejected": sum(r.rejected for r in mine),
+            "files": t.files,
+            "bytes": t.bytes,
+            "conversations": t.conversations,
+            "kept": t.kept,
+            "filtered": dict(sorted(t.filtered.items())),
+            "rejected": t.rejected,
+            "sha256_of_listing": t.listing.hexdigest(),
         }
-        listing = "".join(f"{f['path']}\t{f['sha256']}\n" for f in files)
-        entry["sha256_of_listing"] = hashlib.sha256(listing.encode()).hexdigest()
-        if len(files) <= LIST_FILES:
-            entry["file_list"] = files
+        if t.files <= LIST_FILES:
+            entry["file_list"] = t.file_list
         out[name] = entry
     return out
 
@@ -488,35 +547,41 @@ def dry_run(recipe: Recipe, *, workers: int = 1, on_error: OnError | str = OnErr
     tasks = plan_tasks(recipe)
     with tempfile.TemporaryDirectory(prefix="agentflan-plan-") as tmp:
         ctx = Context(recipe, phrasings, Path(tmp), OnError(on_error), dry_run=True)
-        results = run_tasks(tasks, ctx, workers, progress)
+        collected = run_tasks(tasks, ctx, workers, progress)
     splits: dict[str, Any] = {}
     agent_rows = 0
-    for s in recipe.splits:
+    for s in sorted(recipe.splits, key=lambda sp: isinstance(sp, GeneralSplit)):
         info: dict[str, Any] = {"kind": s.kind, "formats": recipe.formats_of(s)}
         if isinstance(s, AgentSplit):
-            info.update(style=s.style, sources=s.sources, rows=sum(r.rows[s.name] for r in results))
+            info.update(style=s.style, sources=s.sources, rows=collected.rows[s.name])
             if s.share:
                 info["share"] = f"{s.share.fraction:g} of group {s.share.group}"
             if s.balance:
                 info["balance"] = {"mode": s.balance.mode, "ratios": s.balance.resolved()}
         elif isinstance(s, FormatFollowingSplit):
-            offered = sum(r.examples[s.name].offered for r in results if s.name in r.examples)
+            offered = _offered(collected.examples, s.name)
             info.update(sources=s.sources, candidates=offered, rows=min(s.n, offered))
         elif isinstance(s, NegativesSplit):
-            queries = sum(r.queries[s.name].offered for r in results if s.name in r.queries)
-            chats = sum(r.chats[s.name].offered for r in results if s.name in r.chats)
-            toolsets = sum(r.toolsets[s.name].offered for r in results if s.name in r.toolsets)
+            queries = _offered(collected.queries, s.name)
+            chats = _offered(collected.chats, s.name)
+            toolsets = _offered(collected.toolsets, s.name)
             rows_b = min(s.n_chat, chats) if toolsets else 0
             info.update(no_tools_candidates=queries, chat_candidates=chats, rows=min(s.n_no_tools, queries) + rows_b)
             info["replies"] = f"generator {s.generator.backend}:{s.generator.model}" if s.generator else "offline (templates, chat data)"
         else:
-            total = sum(r.rows[s.name] for r in results)
+            total = collected.rows[s.name]
             quota = general_quota(agent_rows, s.ratio)
             info.update(sources=s.sources, available=total, rows=total if quota is None else min(quota, total))
         if not isinstance(s, GeneralSplit):
             agent_rows += info["rows"]
         splits[s.name] = info
-    return {"recipe": recipe.name, "seed": recipe.seed, "inputs": _inputs(recipe, results), "splits": splits}
+    splits = {s.name: splits[s.name] for s in recipe.splits}
+    return {"recipe": recipe.name, "seed": recipe.seed, "inputs": _inputs(recipe, collected), "splits": splits}
+
+
+def _offered(samples: dict[str, Any], split: str) -> int:
+    sample = samples.get(split)
+    return 0 if sample is None else int(sample.offered)
 
 
 def format_plan(plan: dict[str, Any], out: str | Path) -> str:

@@ -21,7 +21,6 @@ from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.trajectory import Event, offered_tools, qualified_names
 
 PROTOCOL = {"json": "json-goal", "string": "react"}
-KINDS: tuple[str, ...] = ("json", "string")
 
 
 @dataclass(slots=True)

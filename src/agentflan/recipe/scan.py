@@ -27,7 +27,16 @@ from agentflan.recipe.format_following import CallExample, call_examples
 from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet, chat_pair, tool_query
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.split import BottomK, assign, trajectory_key, unit_hash
-from agentflan.recipe.trajectory import FINISH, Event, StepError, ends_with_answer, events, full_trajectories, offered_tools, qualified_names
+from agentflan.recipe.trajectory import (
+    FINISH,
+    Event,
+    StepError,
+    ends_with_answer,
+    events,
+    full_trajectories,
+    offered_tools,
+    qualified_names,
+)
 
 HUB = "hf://"
 #: tool sets kept per negatives split (kind b draws the tools it offers from these)
@@ -70,6 +79,11 @@ class Context:
     work: Path
     on_error: OnError
     dry_run: bool = False
+
+
+def spare(n: int) -> int:
+    """Candidates to keep for ``n`` rows: a few more, for those a check turns away."""
+    return n + max(8, n // 4)
 
 
 def shard_path(work: Path, split: str, index: int) -> Path:
@@ -149,16 +163,16 @@ class _Scanner:
         self.needs_events = bool(self.agent or self.format_following or self.negative_tools or self.source.filter.final_answer)
         self.groups = recipe.groups()
         seed = recipe.seed
-        for s in self.format_following:
-            result.examples[s.name] = BottomK(s.n, f"{seed}|{s.name}")
-        for s in self.negative_tools:
-            result.queries[s.name] = BottomK(s.n_no_tools + max(8, s.n_no_tools // 4), f"{seed}|{s.name}|queries")
-            result.toolsets[s.name] = BottomK(TOOLSETS, f"{seed}|{s.name}|tools")
-        for s in self.negative_chats:
-            result.chats[s.name] = BottomK(s.n_chat + max(8, s.n_chat // 4), f"{seed}|{s.name}|chats")
-        for s in self.general:
-            if s.ratio is not None:
-                result.general_hashes[s.name] = []
+        for ff in self.format_following:
+            result.examples[ff.name] = BottomK(ff.n, f"{seed}|{ff.name}")
+        for neg in self.negative_tools:
+            result.queries[neg.name] = BottomK(spare(neg.n_no_tools), f"{seed}|{neg.name}|queries")
+            result.toolsets[neg.name] = BottomK(TOOLSETS, f"{seed}|{neg.name}|tools")
+        for neg in self.negative_chats:
+            result.chats[neg.name] = BottomK(spare(neg.n_chat), f"{seed}|{neg.name}|chats")
+        for g in self.general:
+            if g.ratio is not None:
+                result.general_hashes[g.name] = []
 
     def run(self) -> None:
         limit = self.source.filter.limit

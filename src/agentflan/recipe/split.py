@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -104,10 +104,3 @@ def sample(items: Iterable[tuple[str, T]], k: int, seed: int | str) -> list[T]:
     for key, item in items:
         bk.offer(key, item)
     return bk.items()
-
-
-def iter_assigned(convs: Iterable[Conversation], fractions: Sequence[float], seed: int | str, part: int) -> Iterator[Conversation]:
-    """The conversations of one part, streaming."""
-    for conv in convs:
-        if assign(trajectory_key(conv), fractions, seed) == part:
-            yield conv

@@ -124,8 +124,3 @@ class CapabilityStats:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def untagged_supervised_turns(conv: Conversation) -> list[int]:
-    """Indices of assistant turns that train but carry no capability (an agent row should have none)."""
-    return [i for i, m in enumerate(conv.messages) if m.role == "assistant" and m.trains and not m.spans]

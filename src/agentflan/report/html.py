@@ -8,6 +8,7 @@ is inserted raw. The page has no timestamp, so the same outputs give the same by
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import re
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from agentflan import __version__
 from agentflan.conversation import CAPABILITIES
@@ -133,6 +136,12 @@ def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> list[tuple[str, An
         else:
             rows.append((f"{prefix}{key}", value))
     return rows
+
+
+def _is_count(name: str) -> bool:
+    """Item counts (``n``, ``n_samples``, ``items``) are not scores, whatever their range."""
+    low = name.lower()
+    return low in ("n", "items", "n_items") or low.startswith("n_") or low.endswith(("_n", "_count"))
 
 
 def _is_number(v: Any) -> bool:
@@ -273,16 +282,29 @@ def _breakdown_charts(suite: str, metrics: Mapping[str, Any], plot: _Plotter) ->
     """Grouped bars for each breakdown in a summary shaped ``{group: {metric: rate}}`` (e.g.
     ``per_prompt``): one bar group per metric, one colour per group; rates only (0 to 1)."""
     figures = []
+    hundred = hundred_scale(suite)
     for key, value in metrics.items():
         if not isinstance(value, Mapping) or not value or not all(isinstance(g, Mapping) for g in value.values()):
             continue
-        groups = {str(g): {m: 100.0 * float(x) for m, x in inner.items() if _is_number(x) and 0.0 <= x <= 1.0 and m != "n"}
+        top, scale, ylabel = (100.0, 1.0, "score (0–100 points)") if key in hundred else (1.0, 100.0, "rate (% of items)")
+        groups = {str(g): {m: scale * float(x) for m, x in inner.items() if _is_number(x) and 0.0 <= x <= top and not _is_count(m)}
                   for g, inner in value.items()}
         groups = {g: v for g, v in groups.items() if v}
         if groups and len(groups) <= ITEM_CHART_CATEGORIES:
-            figures.append(plot.bar(groups, title=f"{suite}: rates {key.replace('_', ' ')}", xlabel="metric",
-                                    ylabel="rate (% of items)"))
+            figures.append(plot.bar(groups, title=f"{suite}: {key.replace('_', ' ')}", xlabel="metric", ylabel=ylabel))
     return figures
+
+
+@functools.cache
+def _scales() -> dict[str, list[str]]:
+    text = (resources.files("agentflan") / "data" / "report" / "scales.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, list[str]] = yaml.safe_load(text) or {}
+    return loaded
+
+
+def hundred_scale(suite: str) -> set[str]:
+    """The metrics a suite reports on a 0-100 scale (``data/report/scales.yaml``)."""
+    return set(_scales().get(suite) or ())
 
 
 def _run_without_ids(run: Mapping[str, Any]) -> dict[str, Any]:
@@ -307,20 +329,25 @@ def compare_evals(evals: Sequence[EvalOutput], plot: _Plotter) -> list[Block]:
             continue
         block = Block(heading=f"Compare {suite}")
         metrics = {label: {k: v for k, v in (s.summary.get("metrics") or {}).items() if _is_number(v)} for label, s in runs}
-        names = [k for k in dict.fromkeys(k for m in metrics.values() for k in m)]
-        rates = [k for k in names if all(0.0 <= m.get(k, 0.0) <= 1.0 for m in metrics.values())]
-        scores = [k for k in names if k not in rates and "score" in k.lower()
-                  and all(0.0 <= m.get(k, 0.0) <= 100.0 for m in metrics.values())]
+        names = list(dict.fromkeys(k for m in metrics.values() for k in m))
+        hundred = hundred_scale(suite)
+        rates = [k for k in names if k not in hundred and all(0.0 <= m.get(k, 0.0) <= 1.0 for m in metrics.values())]
+        scores = [k for k in names if k in hundred or (k not in rates and not _is_count(k)
+                  and all(0.0 <= m.get(k, 0.0) <= 100.0 for m in metrics.values()))]
         if rates:
             block.figures.append(plot.bar({lab: {k: 100.0 * m.get(k, 0.0) for k in rates} for lab, m in metrics.items()},
                                           title=f"{suite}: rates per run", xlabel="metric", ylabel="rate (% of items)"))
         if scores:
             block.figures.append(plot.bar({lab: {k: m.get(k, 0.0) for k in scores} for lab, m in metrics.items()},
                                           title=f"{suite}: scores per run", xlabel="metric", ylabel="score (0–100 points)"))
+        top = {label: {k: v for k, v in (s.summary.get("metrics") or {}).items() if not isinstance(v, Mapping)} for label, s in runs}
+        top_names = list(dict.fromkeys(k for m in top.values() for k in m))
+        block.tables.append(Table(columns=["metric", *top], rows=[[k, *[_fmt(m.get(k)) for m in top.values()]] for k in top_names],
+                                  caption=f"{suite}: headline metrics, one column per run"))
         all_names = list(dict.fromkeys(k for _, s in runs for k, _ in _flatten(s.summary.get("metrics") or {})))
         flat = {label: dict(_flatten(s.summary.get("metrics") or {})) for label, s in runs}
-        block.tables.append(Table(columns=["metric", *flat], rows=[[k, *[_fmt(f.get(k)) for f in flat.values()]] for k in all_names],
-                                  caption=f"{suite}: every metric, one column per run"))
+        block.details.append(Table(columns=["metric", *flat], rows=[[k, *[_fmt(f.get(k)) for f in flat.values()]] for k in all_names],
+                                   caption=f"{suite}: every metric, one column per run"))
         blocks.append(block)
     return blocks
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import InputError, Location
-from agentflan.jsonutil import dumps, loads
+from agentflan.jsonutil import dumps, loads, loads_object
 
 
 def expect_dict(value: Any, loc: Location, field: str) -> dict[str, Any]:
@@ -85,6 +85,10 @@ def fallback_id(loc: Location) -> str:
     return stem
 
 
+_OPT_STR = (str, type(None))
+_OPT_DICT = (dict, type(None))
+
+
 def parse_tools(value: Any, loc: Location, field: str) -> list[Tool]:
     """Tools given as a list of schemas or as a JSON string of one (Glaive, Arrow columns)."""
     if value is None or value == "":
@@ -97,6 +101,10 @@ def parse_tools(value: Any, loc: Location, field: str) -> list[Tool]:
     items = expect_list(value, loc, field)
     tools = []
     for i, item in enumerate(items):
+        name, description, parameters = (item.get("name"), item.get("description"), item.get("parameters")) if type(item) is dict else (None, None, None)
+        if type(name) is str and "function" not in item and type(description) in _OPT_STR and type(parameters) in _OPT_DICT:
+            tools.append(Tool(name, description or "", dict(parameters or {})))  # the common case, checked above
+            continue
         d = expect_dict(item, loc, f"{field}[{i}]")
         inner: dict[str, Any] = d["function"] if isinstance(d.get("function"), dict) else d
         if not isinstance(inner.get("name"), str):
@@ -113,11 +121,15 @@ def parse_call(name: Any, arguments: Any, loc: Location, field: str, call_id: st
     """A call whose arguments are an object (TRL, Glaive) or JSON text (OpenAI wire format, ToolBench)."""
     if not isinstance(name, str) or not name:
         raise InputError(loc, "a tool call needs a non-empty string name", f"{field}.name")
-    if arguments is None or isinstance(arguments, str):
-        call = ToolCall.from_text(name, arguments, id=call_id)
-        if call.arguments_ok and call.raw_arguments == dumps(call.arguments):
-            call.raw_arguments = None  # the canonical text carries nothing the object does not
-        return call
+    if arguments is None:
+        return ToolCall(name=name, id=call_id)
+    if isinstance(arguments, str):
+        # As ToolCall.from_text: the text is kept, and why it is not a JSON object recorded.
+        args, error = loads_object(arguments)
+        raw: str | None = arguments
+        if error is None and "\n" not in arguments and arguments == dumps(args):
+            raw = None  # the canonical text carries nothing the object does not
+        return ToolCall(name=name, arguments=args, raw_arguments=raw, id=call_id, arguments_error=error)
     if isinstance(arguments, dict):
         return ToolCall(name=name, arguments=arguments, id=call_id)
     raise InputError(loc, f"arguments must be a JSON object or a string, got {_kind(arguments)}", f"{field}.arguments")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ DETECTION_ORDER: tuple[str, ...] = (
 # How many records of a file may narrow an ambiguous first record (plain chat reads the same in
 # ``native`` and ``openai``; the next rows tell which one the file really is).
 DETECT_WINDOW = 64
+# Index files that sit beside data (the sharegpt-tools writer writes the first one).
+METADATA_FILES = frozenset({"dataset_info.json", "dataset_dict.json", "state.json"})
 
 
 @dataclass(slots=True)
@@ -67,17 +69,20 @@ def detect_format(record: Any) -> str:
     return candidates[0].name
 
 
+_instances: dict[tuple[str, ...], list[SourceFormat]] = {}
+
+
+def _detectors() -> list[SourceFormat]:
+    """One instance per format in detection order (rebuilt only when a format registers)."""
+    names = tuple(format_names())
+    if names not in _instances:
+        _instances.clear()
+        _instances[names] = [get_format(n) for n in names]
+    return _instances[names]
+
+
 def _candidates(record: Any) -> list[SourceFormat]:
-    found = []
-    for name in format_names():
-        fmt = get_format(name)
-        try:
-            ok = fmt.sniff(record)
-        except Exception:  # a sniff must never break detection; a crashing sniff just says no
-            ok = False
-        if ok:
-            found.append(fmt)
-    return found
+    return [fmt for fmt in _detectors() if _sniffs(fmt, record)]
 
 
 def read(
@@ -90,8 +95,8 @@ def read(
     """Conversations from ``spec``, streaming. With ``on_error="skip"`` (or a ``rejects`` built
     with ``skip``) each bad record goes to the rejects file and reading goes on; ``rejects``
     decides when given, and its ``stats`` count what was read and rejected."""
-    for item in iter_located(spec, format, on_error=on_error, rejects=rejects):
-        yield item.conversation
+    for _, conv in _located(spec, format, on_error, rejects):
+        yield conv
 
 
 def iter_located(
@@ -102,6 +107,13 @@ def iter_located(
     rejects: Rejects | None = None,
 ) -> Iterator[Located]:
     """Like :func:`read`, with each conversation's location (for ``validate`` and error reports)."""
+    for location, conv in _located(spec, format, on_error, rejects):
+        yield Located(Location(location.path, location.line, location.index, conv.id), conv)
+
+
+def _located(
+    spec: str | os.PathLike[str], format: str | None, on_error: OnError | str, rejects: Rejects | None
+) -> Iterator[tuple[Location, Conversation]]:
     handler = rejects if rejects is not None else Rejects(None, OnError(on_error))
     forced = get_format(format) if format else None
     for stream in _record_streams(spec):
@@ -120,10 +132,12 @@ def _record_streams(spec: str | os.PathLike[str]) -> Iterator[Iterator[RawRecord
         yield hub.iter_disk_records(Path(text))
         return
     for path in expand_paths(text):
+        if path.name in METADATA_FILES and os.fspath(path) != text:
+            continue  # found by a folder or glob: the LLaMA-Factory / datasets index, not data
         yield hub.iter_parquet_records(path) if path.suffix == ".parquet" else iter_records(path)
 
 
-def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, handler: Rejects) -> Iterator[Located]:
+def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, handler: Rejects) -> Iterator[tuple[Location, Conversation]]:
     fmt = forced
     pending: list[RawRecord] = []
     if fmt is None:
@@ -146,9 +160,9 @@ def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, h
             # A reader should raise InputError itself; this keeps a user's run typed if one slips.
             handler.handle(InputError(raw.location, f"unexpected record shape for {fmt.name} ({type(exc).__name__}: {exc})"), raw.value)
             continue
+        handler.stats.read += len(conversations)
         for conv in conversations:
-            handler.stats.read += 1
-            yield Located(replace(raw.location, record_id=conv.id), conv)
+            yield raw.location, conv
 
 
 def _detect_from(records: Iterator[RawRecord], handler: Rejects) -> tuple[SourceFormat | None, list[RawRecord]]:
@@ -185,7 +199,7 @@ def _detect_from(records: Iterator[RawRecord], handler: Rejects) -> tuple[Source
 def _sniffs(fmt: SourceFormat, value: Any) -> bool:
     try:
         return bool(fmt.sniff(value))
-    except Exception:
+    except Exception:  # a sniff must never break detection; a crashing sniff just says no
         return False
 
 

@@ -17,11 +17,11 @@ reproduces its output sample for sample:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from agentflan.conversation import Conversation, Message, Tool
+from agentflan.conversation import Conversation, Message
 from agentflan.errors import InputError, Location
 from agentflan.sources._fields import expect_dict, expect_list, get_list, get_text, parse_call, parse_tools
 from agentflan.sources.base import SourceFormat, register
@@ -46,7 +46,7 @@ class ToolBenchFormat(SourceFormat):
             return
         query = get_text(answer, "query", location, "answer_generation.query")
         tools = parse_tools(get_list(answer, "function", location, "answer_generation.function"), location, "answer_generation.function")
-        trajectory = "/".join(Path(location.path).with_suffix("").parts[-2:])
+        trajectory = _trajectory(location.path)
         steps = get_list(answer, "train_messages", location, "answer_generation.train_messages")
         for index, raw_messages in enumerate(steps):
             field = f"answer_generation.train_messages[{index}]"
@@ -59,10 +59,16 @@ class ToolBenchFormat(SourceFormat):
             yield Conversation(
                 id=conv_id,
                 messages=messages,
-                tools=[Tool(t.name, t.description, t.parameters) for t in tools],
+                tools=list(tools),  # the steps share their Tool objects (writers cache per tool list)
                 source=SOURCE,
                 meta={"trajectory": trajectory, "train_index": index},
             )
+
+
+def _trajectory(path: str) -> str:
+    """``G1_answer/10_ChatGPT_DFS_woFilter_w2``: the answer file without its suffix, with its group folder."""
+    stem = os.path.splitext(path)[0]
+    return "/".join(stem.replace(os.sep, "/").split("/")[-2:])
 
 
 def _step_messages(raw: list[Any], loc: Location, field: str) -> list[Message] | None:
@@ -70,23 +76,26 @@ def _step_messages(raw: list[Any], loc: Location, field: str) -> list[Message] |
     messages: list[Message] = []
     thought = ""
     ends_on_call = False
-    for i, value in enumerate(raw):
-        where = f"{field}[{i}]"
-        d = expect_dict(value, loc, where)
-        role = get_text(d, "role", loc, f"{where}.role")
-        content = get_text(d, "content", loc, f"{where}.content", required=False)
+    for i, d in enumerate(raw):
+        # The hot loop of a corpus read: plain checks here, the located error helpers only on failure.
+        role = d.get("role") if type(d) is dict else None
+        content = d.get("content") if role is not None else None
+        if type(role) is not str or not (content is None or type(content) is str):
+            where = f"{field}[{i}]"
+            d = expect_dict(d, loc, where)
+            role = get_text(d, "role", loc, f"{where}.role")
+            content = get_text(d, "content", loc, f"{where}.content", required=False)
+        content = content or ""
         ends_on_call = False
         if role == "assistant":
             call = d.get("function_call")
             if call is None:
                 thought = content
                 continue
-            call = expect_dict(call, loc, f"{where}.function_call")
-            message = Message(
-                role="assistant",
-                content=thought,
-                tool_calls=[parse_call(call.get("name"), call.get("arguments"), loc, f"{where}.function_call")],
-            )
+            where = f"{field}[{i}].function_call"
+            if type(call) is not dict:
+                expect_dict(call, loc, where)
+            message = Message("assistant", thought, tool_calls=[parse_call(call.get("name"), call.get("arguments"), loc, where)])
             if content:
                 message.meta["toolbench_dropped_content"] = content
             messages.append(message)
@@ -94,9 +103,10 @@ def _step_messages(raw: list[Any], loc: Location, field: str) -> list[Message] |
             ends_on_call = True
         elif role == "function":
             name = d.get("name")
-            if name is not None and not isinstance(name, str):
-                raise InputError(loc, "expected a string", f"{where}.name")
-            messages.append(Message(role="tool", content=content, name=name))
+            if name is not None and type(name) is not str:
+                raise InputError(loc, "expected a string", f"{field}[{i}].name")
+            messages.append(Message("tool", content, name=name))
         else:
-            messages.append(Message(role=role, content=content))
+            messages.append(Message(role, content))
     return messages if ends_on_call else None
+

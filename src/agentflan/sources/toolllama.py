@@ -91,7 +91,7 @@ class ToolLlamaFormat(SourceFormat):
             if role == "system":
                 content, listed = split_system(value, loc, f"{field}.value")
                 tools.extend(listed)
-                if content or not listed:  # a turn that held only the API list was the writer's
+                if content:  # an empty turn, or one holding only the API list, stands for no prompt
                     messages.append(Message(role="system", content=content))
             elif role == "assistant":
                 message = Message(role="assistant", content=value)

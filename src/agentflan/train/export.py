@@ -77,8 +77,32 @@ def merge_adapter(
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype, trust_remote_code=trust_remote_code)
+    _untie_adapted_embeddings(base, adapter_dir)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     with atomic_dir(target) as tmp:
         merged.save_pretrained(str(tmp))
         write_model_files(tmp, tokenizer, template, merged)
     return target
+
+
+def _untie_adapted_embeddings(base: Any, adapter_dir: Path) -> None:
+    """Give the output layer its own weights when the adapter changes it or the input embeddings.
+
+    With tied embeddings (Qwen2.5-0.5B, Llama-3.2-1B...) a LoRA on ``lm_head`` trains a change of the
+    output layer only; merging it into the shared matrix would change the input embeddings too.
+    """
+    import torch
+    from peft import PeftConfig
+
+    if not getattr(base.config, "tie_word_embeddings", False):
+        return
+    peft_config = PeftConfig.from_pretrained(str(adapter_dir))
+    targets = peft_config.target_modules
+    names = set(targets) if isinstance(targets, (list, set, tuple)) else set()
+    names |= set(getattr(peft_config, "modules_to_save", None) or ())
+    output, inputs = base.get_output_embeddings(), base.get_input_embeddings()
+    touched = [n for n, m in base.named_modules() if m is output or m is inputs]
+    if not any(n == t or n.endswith("." + t) for n in touched for t in names):
+        return
+    output.weight = torch.nn.Parameter(output.weight.detach().clone())
+    base.config.tie_word_embeddings = False

@@ -62,15 +62,6 @@ def packing_efficiency(lengths: Sequence[int] | np.ndarray, bins: Sequence[Seque
     return float(np.asarray(lengths, dtype=np.int64).sum()) / (len(bins) * capacity)
 
 
-def padding_efficiency(lengths: Sequence[int] | np.ndarray, batch_size: int) -> float:
-    """Real tokens over padded slots when rows are batched in order and padded to the longest."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    if not len(lengths):
-        return 1.0
-    slots = sum(int(lengths[i : i + batch_size].max()) * len(lengths[i : i + batch_size]) for i in range(0, len(lengths), batch_size))
-    return float(lengths.sum()) / slots
-
-
 class BinDataset(Dataset):
     """Item ``i`` is the list of rows (``input_ids``, ``labels``, ``capability``) of bin ``i``."""
 
@@ -101,7 +92,9 @@ class PackedCollator(DataCollatorWithFlattening):
     def __init__(self, flash_attention: bool = False):
         super().__init__(return_position_ids=True, separator_id=IGNORE_INDEX, return_flash_attn_kwargs=flash_attention)
 
-    def __call__(self, features: list[list[dict[str, np.ndarray]]], return_tensors: Any = None, separator_id: Any = None) -> dict[str, Any]:
+    def __call__(  # type: ignore[override]  # a batch of bins, not of rows
+        self, features: list[list[dict[str, np.ndarray]]], return_tensors: Any = None, separator_id: Any = None
+    ) -> dict[str, Any]:
         rows = [r for bin_ in features for r in bin_]
         batch = super().__call__(rows, return_tensors="pt")
         capability = np.concatenate([r["capability"] for r in rows]).astype(np.int64)

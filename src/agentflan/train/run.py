@@ -11,14 +11,14 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError
 from agentflan.io import write_json
 from agentflan.train.config import DataSource, TrainConfig
-from agentflan.train.data import load_source, mix
+from agentflan.train.data import SourceLoad, load_source, mix
 from agentflan.train.export import merge_adapter, promote, with_template, write_model_files
 from agentflan.train.packing import BinDataset, PackedCollator, PaddingCollator, make_dataset
 from agentflan.train.templates import Template, get_template
@@ -38,7 +38,7 @@ def prepare_data(cfg: TrainConfig, tokenizer: Any, template: Template, out: Path
     cache_dir = cfg.resolved_cache_dir()
     rejects = out / "rejects.jsonl" if cfg.on_error == "skip" else None
 
-    def load(sources: Sequence[DataSource], tag: str) -> list[Any]:
+    def load(sources: Sequence[DataSource], tag: str) -> list[SourceLoad]:
         return [
             load_source(
                 s,
@@ -78,9 +78,7 @@ def prepare_data(cfg: TrainConfig, tokenizer: Any, template: Template, out: Path
     return PreparedData(train_ds, eval_ds, stats)
 
 
-def _unweighted(ld: Any) -> Any:
-    from dataclasses import replace
-
+def _unweighted(ld: SourceLoad) -> SourceLoad:
     return replace(ld, source=ld.source.model_copy(update={"weight": 1.0}))
 
 
@@ -174,8 +172,8 @@ def training_arguments(cfg: TrainConfig, bf16: bool, has_eval: bool) -> Any:
         seed=cfg.seed,
         data_seed=cfg.seed,
         bf16=bf16,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
+        activation_checkpointing=cfg.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},
         report_to=["wandb"] if cfg.wandb else [],
         remove_unused_columns=False,
         label_names=["labels"],

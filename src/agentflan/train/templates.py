@@ -149,15 +149,16 @@ class Template:
     ) -> tuple[str, list[Range]]:
         from transformers.utils.chat_template_utils import render_jinja_template
 
-        rendered, indices = render_jinja_template(
-            conversations=[messages],
-            tools=tools_to_template(tools),
-            chat_template=self.chat_template,
-            return_assistant_tokens_mask=want_blocks,
-            add_generation_prompt=add_generation_prompt,
+        options: dict[str, Any] = {
+            "tools": tools_to_template(tools),
+            "chat_template": self.chat_template,
+            "return_assistant_tokens_mask": want_blocks,
+            "add_generation_prompt": add_generation_prompt,
             **self.tokens,
-        )
-        return rendered[0], [tuple(r) for r in indices[0]] if want_blocks else []  # type: ignore[misc]
+        }
+        result: Any = render_jinja_template(conversations=[messages], **options)
+        rendered, indices = result
+        return rendered[0], [(int(a), int(b)) for a, b in indices[0]] if want_blocks else []
 
     def _blocks_without_markers(
         self, conversation: Conversation, dicts: list[dict[str, Any]], assistant: list[int]
@@ -252,15 +253,19 @@ def _disjoint(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
 # ---------------------------------------------------------------------- registry
 
 
-@functools.lru_cache(maxsize=1)
+def _data_dir() -> Any:
+    return resources.files("agentflan").joinpath("data").joinpath("templates")
+
+
+@functools.cache
 def _catalogue() -> dict[str, dict[str, Any]]:
-    text = resources.files("agentflan").joinpath("data", "templates", "templates.yaml").read_text(encoding="utf-8")
+    text = _data_dir().joinpath("templates.yaml").read_text(encoding="utf-8")
     return dict(yaml.safe_load(text))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jinja(file: str) -> str:
-    return resources.files("agentflan").joinpath("data", "templates", file).read_text(encoding="utf-8")
+    return _data_dir().joinpath(file).read_text(encoding="utf-8")
 
 
 def template_names() -> list[str]:

@@ -6,11 +6,13 @@ when the last character it covers is supervised: a token that joins template tex
 a reply (SentencePiece's ``▁word``) is trained, and a token that joins the end marker to the next
 turn (``" <|"``) is not, so nothing of the next turn is ever a target. Its capability is that
 character's capability. Conversations are tokenised in batches by the Rust tokenizer and the
-labels are computed with numpy, without a Python loop over tokens.
+labels are computed with numpy, without a Python loop over tokens: for byte-level BPE tokenizers
+from the tokens' byte lengths (no offset tracking needed), otherwise from the offset mapping.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -106,6 +108,82 @@ def token_targets(
     return labels, capability
 
 
+def _label(
+    backend: Any,
+    byte_table: np.ndarray | None,
+    enc: Any,
+    token_ids: np.ndarray,
+    rendered: RenderedConversation,
+    *,
+    with_offsets: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and capability ids by the cheapest exact route: token byte lengths (byte-level BPE),
+    else a few ``char_to_token`` lookups, else the whole offset mapping."""
+    if byte_table is not None:
+        targets = _targets_by_bytes(token_ids, byte_table, rendered)
+        if targets is not None:
+            return targets
+    if not with_offsets:
+        enc = backend.encode(rendered.text, add_special_tokens=False)
+    targets = _targets_by_boundaries(enc, token_ids, rendered)
+    if targets is None:
+        targets = token_targets(token_ids, np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2), rendered)
+    return targets
+
+
+def byte_level_lengths(tokenizer: Any) -> np.ndarray | None:
+    """The UTF-8 byte length of every token id, for byte-level BPE tokenizers (GPT-2 style: Llama-3,
+    Qwen, Mistral-Nemo...) whose tokens are exactly the text's bytes; None for any other kind."""
+    backend = backend_of(tokenizer)
+    spec = json.loads(backend.to_str())
+    model = spec.get("model") or {}
+    pre = spec.get("pre_tokenizer") or {}
+    steps = (pre.get("pretokenizers") or []) if pre.get("type") == "Sequence" else [pre]
+    if spec.get("normalizer") is not None or model.get("type") != "BPE" or model.get("byte_fallback"):
+        return None
+    if not any(step.get("type") == "ByteLevel" for step in steps):
+        return None
+    added = {t["content"] for t in spec.get("added_tokens") or ()}
+    vocab = backend.get_vocab(with_added_tokens=True)
+    table = np.zeros(max(vocab.values()) + 1, dtype=np.int64)
+    for token, i in vocab.items():  # a byte-level token spells one byte per character
+        table[i] = len(token.encode("utf-8")) if token in added else len(token)
+    return table
+
+
+def _targets_by_bytes(
+    token_ids: np.ndarray, byte_table: np.ndarray, rendered: RenderedConversation
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`token_targets` from token byte lengths: a token's last byte lies in a range's bytes exactly
+    when its last character lies in the range. None when the bytes do not add up to the text (a
+    tokenizer that adds or drops text, e.g. a prefix space): then use the offsets."""
+    text = rendered.text
+    ascii_only = text.isascii()
+    ends = np.cumsum(byte_table[token_ids])
+    total = len(text) if ascii_only else len(text.encode("utf-8"))
+    if (int(ends[-1]) if len(ends) else 0) != total:
+        return None
+    n = len(token_ids)
+    labels = np.full(n, IGNORE_INDEX, dtype=np.int32)
+    capability = np.full(n, NO_CAPABILITY, dtype=np.int8)
+
+    def token_at(chars: list[int]) -> np.ndarray:
+        positions = chars if ascii_only else [len(text[:c].encode("utf-8")) for c in chars]
+        return np.searchsorted(ends, positions, side="right")
+
+    if rendered.supervised:
+        bounds = token_at([c for r in rendered.supervised for c in r]).reshape(-1, 2)
+        for lo, hi in bounds.tolist():
+            labels[lo:hi] = token_ids[lo:hi]
+            capability[lo:hi] = UNTAGGED
+    if rendered.capabilities:
+        bounds = token_at([c for a, b, _ in rendered.capabilities for c in (a, b)]).reshape(-1, 2)
+        for (lo, hi), (_, _, cap) in zip(bounds.tolist(), rendered.capabilities, strict=True):
+            window = capability[lo:hi]
+            window[window != NO_CAPABILITY] = cap
+    return labels, capability
+
+
 def _targets_by_boundaries(enc: Any, token_ids: np.ndarray, rendered: RenderedConversation) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`token_targets` from a few ``char_to_token`` lookups instead of the whole offset mapping.
 
@@ -167,6 +245,7 @@ def encode(
     """Render, tokenise and label every conversation; rows longer than ``max_length`` keep their start,
     and rows left with no trained token are dropped (both counted in the stats)."""
     backend = backend_of(tokenizer)
+    byte_table = byte_level_lengths(tokenizer)
     stats = EncodeStats()
     ids: list[str] = []
     parts: dict[str, list[np.ndarray]] = {"input_ids": [], "labels": [], "capability": []}
@@ -180,14 +259,12 @@ def encode(
                 if rejects is None:
                     raise
                 rejects.handle(exc, conv.to_dict())
-        encodings = backend.encode_batch([r.text for _, r in rendered], add_special_tokens=False)
+        texts = [r.text for _, r in rendered]
+        fast = byte_table is not None and hasattr(backend, "encode_batch_fast")
+        encodings = (backend.encode_batch_fast if fast else backend.encode_batch)(texts, add_special_tokens=False)
         for (conv, r), enc in zip(rendered, encodings, strict=True):
             token_ids = np.asarray(enc.ids, dtype=np.int32)
-            targets = _targets_by_boundaries(enc, token_ids, r)
-            if targets is None:
-                offsets = np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2)
-                targets = token_targets(token_ids, offsets, r)
-            labels, capability = targets
+            labels, capability = _label(backend, byte_table, enc, token_ids, r, with_offsets=not fast)
             if len(token_ids) > max_length:
                 stats.truncated += 1
                 token_ids, labels, capability = token_ids[:max_length], labels[:max_length], capability[:max_length]

@@ -70,7 +70,8 @@ class AgentflanTrainer(Trainer):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, compute_loss_func=self._token_loss, **kwargs)
+        kwargs["compute_loss_func"] = self._token_loss
+        super().__init__(*args, **kwargs)
         self._capability: torch.Tensor | None = None
         self._meters = {"train": _CapabilityMeter(), "eval": _CapabilityMeter()}
 
@@ -99,7 +100,7 @@ class AgentflanTrainer(Trainer):
             loss = total / num_items_in_batch
         if self._capability is not None:
             capability = self._capability[:, 1:].reshape(-1).to(token_losses.device)
-            split = "train" if self.model.training else "eval"
+            split = "train" if getattr(self.model, "training", False) else "eval"
             self._meters[split].add(capability[trained], token_losses.detach()[trained])
         return loss
 

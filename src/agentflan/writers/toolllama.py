@@ -1,12 +1,13 @@
 """The ToolLLaMA training format, as ToolBench's preprocessing writes it (a JSON array of
 ``{"id", "conversations": [{"from", "value"}]}``).
 
-- the (first) system prompt gets ToolBench's format hint (after its anchor sentence, when present) and
-  the tools as ``repr`` of their schemas after the fixed API-list prefix (a system turn holding
-  only that list is added when the conversation has tools but no system prompt);
-- a structured assistant call is rendered by the ``react`` protocol (``\\nThought: ...\\nAction:
-  ...\\nAction Input: ...``), one ToolLLaMA turn per call; a turn already in a protocol is
-  written as it is;
+- rows always open with a system turn: the conversation's opening system prompt with
+  ToolBench's format hint (after its anchor sentence, when present) and the tools as ``repr``
+  of their schemas after the fixed API-list prefix; without a prompt, a turn holding only that
+  list (or nothing), which the reader reads back as no prompt;
+- a structured assistant call is written in ToolBench's step layout (``\\nThought: ...\\nAction:
+  ...\\nAction Input: ...``, which the ``react`` protocol parses), one ToolLLaMA turn per call;
+  a turn already in a protocol is written as it is;
 - a plain assistant reply becomes a ``Finish`` call with ``give_answer`` (ToolLLaMA answers only
   through Finish); tool results become ``function`` turns.
 
@@ -15,24 +16,40 @@ The array is streamed, one element at a time: memory stays flat on any input siz
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
-from agentflan.conversation import Conversation, Message, ToolCall
+from agentflan.conversation import Conversation, Message, Tool
 from agentflan.jsonutil import dumps
-from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
-from agentflan.sources.toolllama import FROM_OF, PROTOCOL, toolllama_text
+from agentflan.sources.toolllama import FROM_OF, toolllama_text
 from agentflan.writers.base import RecordWriter, conversation_error, register
 
 
-def system_value(content: str, conv: Conversation) -> str:
+def system_value(content: str, tools: list[Tool]) -> str:
     """ToolBench's system prompt: the format hint inserted, the API list appended."""
-    if not conv.tools:
+    if not tools:
         return content
     text = toolllama_text()
     if text.format_hint_anchor in content and text.format_hint_anchor + text.format_hint not in content:
         content = content.replace(text.format_hint_anchor, text.format_hint_anchor + text.format_hint, 1)
     # repr() is the format: ToolBench writes the Python list of schema dicts, not JSON.
-    return content + text.api_list_prefix + repr([t.to_dict() for t in conv.tools])
+    return content + text.api_list_prefix + repr([t.to_dict() for t in tools])
+
+
+class _LastSystem:
+    """The last system value built: the steps of one trajectory share their prompt and Tool
+    objects, and repr of a large schema list would otherwise dominate the writer's time."""
+
+    def __init__(self) -> None:
+        self._content = ""
+        self._tools: list[Tool] = []
+        self._value = ""
+
+    def __call__(self, content: str, tools: list[Tool]) -> str:
+        same = content == self._content and len(tools) == len(self._tools) and all(map(operator.is_, tools, self._tools))
+        if not same:
+            self._content, self._tools, self._value = content, list(tools), system_value(content, tools)
+        return self._value
 
 
 @register
@@ -41,36 +58,41 @@ class ToolLlamaWriter(RecordWriter):
     description = "ToolLLaMA format (ToolBench preprocessing output): id + conversations from system|user|assistant|function"
     default_container = "json"
 
+    def __init__(self) -> None:
+        self._system = _LastSystem()
+        self._step = toolllama_text().assistant_step
+        self._finish = toolllama_text().finish_name
+
     def encode(self, conv: Conversation) -> dict[str, Any]:
-        react = get_protocol(PROTOCOL)
-        turns: list[dict[str, str]] = []
-        first_system = next((i for i, m in enumerate(conv.messages) if m.role == "system"), None)
-        if conv.tools and first_system is None:
-            turns.append({"from": "system", "value": system_value("", conv)})
-        for i, m in enumerate(conv.messages):
-            if m.role not in FROM_OF:
+        # ToolLLaMA rows open with a system turn listing the tools; an empty one stands for no prompt.
+        opening = conv.messages[0].content if conv.messages and conv.messages[0].role == "system" else None
+        turns = [{"from": "system", "value": self._system(opening or "", conv.tools)}]
+        start = 0 if opening is None else 1
+        for i, m in enumerate(conv.messages[start:], start=start):
+            role = FROM_OF.get(m.role)
+            if role is None:
                 raise conversation_error(conv, f"role {m.role!r} has no ToolLLaMA equivalent", f"messages[{i}].role")
-            if i == first_system:  # the tools are listed once, in the first system prompt
-                turns.append({"from": "system", "value": system_value(m.content, conv)})
-            elif m.role == "assistant" and m.protocol is None:
-                turns.extend({"from": "assistant", "value": v} for v in _assistant_values(react, m, conv, i))
+            if role == "assistant" and m.protocol is None:
+                turns.extend({"from": "assistant", "value": v} for v in self._assistant_values(m))
             else:
-                turns.append({"from": FROM_OF[m.role], "value": m.content})
+                turns.append({"from": role, "value": m.content})
         return {"id": conv.id, "conversations": turns}
 
+    def _assistant_values(self, m: Message) -> list[str]:
+        if not m.tool_calls:
+            return [self._step.format(thought="", name=self._finish, arguments=_finish_arguments(m.content))]
+        return [
+            self._step.format(
+                thought=m.content if k == 0 else "",
+                name=call.name,
+                arguments=call.raw_arguments if call.raw_arguments is not None else dumps(call.arguments),
+            )
+            for k, call in enumerate(m.tool_calls)
+        ]
 
-def _assistant_values(react: AgentProtocol, m: Message, conv: Conversation, i: int) -> list[str]:
-    calls = m.tool_calls or [_finish(m.content)]
-    thought = m.content if m.tool_calls else ""
-    values = []
-    for k, call in enumerate(calls):
-        try:
-            values.append(react.render(AgentStep(thought=thought if k == 0 else "", tool_calls=[call])).text)
-        except ValueError as exc:
-            raise conversation_error(conv, f"cannot render in {PROTOCOL}: {exc}", f"messages[{i}].tool_calls[{k}]") from None
-    return values
+
+def _finish_arguments(answer: str) -> str:
+    return dumps({"return_type": "give_answer", "final_answer": answer}, indent=True)
 
 
-def _finish(answer: str) -> ToolCall:
-    arguments = {"return_type": "give_answer", "final_answer": answer}
-    return ToolCall(toolllama_text().finish_name, arguments, raw_arguments=dumps(arguments, indent=True))
+__all__ = ["ToolLlamaWriter", "system_value"]
