@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo_text import CHATS, QUESTIONS  # noqa: E402
+from demo_text import CHATS, QUESTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "agentflan" / "data" / "demo"
@@ -700,7 +700,7 @@ def sc_compare_weather(tid: str, rng: random.Random) -> dict[str, Any]:
     ], a=a.name, b=b.name)
     t = Trajectory(tid, rng, ["get_current_weather"], user)
     wa, wb = weather_now(a, rng, unit), weather_now(b, rng, unit)
-    t.step(f"I need the current conditions in both cities; the two lookups are independent, so I'll request them together.",
+    t.step("I need the current conditions in both cities; the two lookups are independent, so I'll request them together.",
            ("get_current_weather", {"location": f"{a.name}, {a.country}", "unit": unit}, wa),
            ("get_current_weather", {"location": f"{b.name}, {b.country}", "unit": unit}, wb))
     warmer, cooler = (a, b) if wa["temperature"] >= wb["temperature"] else (b, a)

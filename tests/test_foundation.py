@@ -75,7 +75,7 @@ _messages = st.builds(
     role=st.sampled_from(["system", "user", "assistant", "tool"]),
     content=_text,
     loss=st.sampled_from([None, True, False]),
-    tool_calls=st.lists(st.builds(ToolCall, name=st.text(min_size=1, max_size=10), arguments=st.dictionaries(_text, st.integers(), max_size=3)), max_size=2),
+    tool_calls=st.lists(st.builds(ToolCall, name=st.text(min_size=1, max_size=10), arguments=st.dictionaries(_text, st.integers(-(2**63), 2**63 - 1), max_size=3)), max_size=2),
     meta=st.dictionaries(st.text(max_size=5), st.booleans(), max_size=2),
 )
 

@@ -344,7 +344,7 @@ def describe(result: QuickstartResult) -> str:
         ]
         lines += [f"    {suite:<11} {headline(m)}" for suite, m in run.metrics.items()]
     lines += ["", f"  report      {result.report}", "",
-              f"Open the report in a browser; talk to the model with: agentflan chat {result.runs[0].model}"]
+              f"Open the report in a browser; talk to the model with: agentflan chat --model {result.runs[0].model}"]
     return "\n".join(lines)
 
 

@@ -49,6 +49,13 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 def run(args: argparse.Namespace) -> int:
     from agentflan.quickstart import QuickstartOptions, describe, run_quickstart
 
+    if args.no_progress:
+        # The libraries underneath draw bars of their own (dataset caching, weight loading).
+        import datasets
+        from transformers.utils import logging as hf_logging
+
+        datasets.disable_progress_bars()
+        hf_logging.disable_progress_bar()
     options = QuickstartOptions(out=args.out, steps=args.steps, model=args.model, ablation=args.ablation, seed=args.seed,
                                 eval_limit=args.eval_limit, progress=not args.no_progress)
     result = run_quickstart(options)
