@@ -68,7 +68,7 @@ def iter_records(path: Path) -> Iterator[RawRecord]:
     file holding an array yields its elements; holding an object, that one object.
     """
     name = str(path)
-    if path.suffix in (".jsonl", ".ndjson") or _looks_like_jsonl(path):
+    if path.suffix in (".jsonl", ".ndjson") or looks_like_jsonl(path):
         with path.open("rb") as fh:
             for lineno, line in enumerate(fh, start=1):
                 if not line.strip():
@@ -78,8 +78,13 @@ def iter_records(path: Path) -> Iterator[RawRecord]:
                 except orjson.JSONDecodeError as exc:
                     yield RawRecord(Location(name, line=lineno), error=InputError(Location(name, line=lineno), f"not valid JSON: {exc}"))
         return
+    yield from records_from_document(name, path.read_bytes())
+
+
+def records_from_document(name: str, data: bytes) -> Iterator[RawRecord]:
+    """The records of one whole-file JSON document: an array's elements, or the one object."""
     try:
-        data = orjson.loads(path.read_bytes())
+        data = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         yield RawRecord(Location(name), error=InputError(name, f"not valid JSON: {exc}"))
         return
@@ -90,7 +95,7 @@ def iter_records(path: Path) -> Iterator[RawRecord]:
         yield RawRecord(Location(name), data)
 
 
-def _looks_like_jsonl(path: Path) -> bool:
+def looks_like_jsonl(path: Path) -> bool:
     """A ``.json`` file whose first line is a complete object is JSONL in disguise (common on the hub)."""
     if path.suffix != ".json":
         return False

@@ -32,6 +32,13 @@ class SourceFormat(ABC):
         naming ``location`` and the field when the record is malformed."""
 
 
+    def decode_file(self, data: bytes) -> Any | None:
+        """A faster decoder for a whole ``.json`` file that is one record of this format: the record
+        reduced to the fields :meth:`convert` reads, or ``None`` when ``data`` is not (clearly) this
+        format, in which case the generic JSON path reads it. Formats without one return ``None``."""
+        return None
+
+
 _REGISTRY: dict[str, type[SourceFormat]] = {}
 
 

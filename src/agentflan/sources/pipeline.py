@@ -16,7 +16,7 @@ from typing import Any
 from agentflan.batch import OnError, Rejects
 from agentflan.conversation import Conversation
 from agentflan.errors import FormatDetectionError, InputError, Location
-from agentflan.io import RawRecord, expand_paths, iter_records
+from agentflan.io import RawRecord, expand_paths, iter_records, looks_like_jsonl, records_from_document
 from agentflan.sources.base import SourceFormat, source_formats
 
 # Most specific first: a record several formats accept goes to the earliest. Plain chat with an
@@ -116,25 +116,44 @@ def _located(
 ) -> Iterator[tuple[Location, Conversation]]:
     handler = rejects if rejects is not None else Rejects(None, OnError(on_error))
     forced = get_format(format) if format else None
-    for stream in _record_streams(spec):
-        yield from _convert_stream(stream, forced, handler)
+    for stream, decoded_by in _record_streams(spec, forced):
+        yield from _convert_stream(stream, decoded_by or forced, handler)
 
 
-def _record_streams(spec: str | os.PathLike[str]) -> Iterator[Iterator[RawRecord]]:
-    """One record stream per file (detection runs per file, so a glob may mix formats)."""
+def _record_streams(
+    spec: str | os.PathLike[str], forced: SourceFormat | None
+) -> Iterator[tuple[Iterator[RawRecord], SourceFormat | None]]:
+    """One record stream per file (detection runs per file, so a glob may mix formats), with the
+    format that already decoded it when a format's fast whole-file decoder claimed the file."""
     from agentflan.sources import hub
 
     text = os.fspath(spec)
     if text.startswith(hub.HF_PREFIX):
-        yield hub.iter_hub_records(text)
+        yield hub.iter_hub_records(text), None
         return
     if hub.is_saved_dataset(Path(text)):
-        yield hub.iter_disk_records(Path(text))
+        yield hub.iter_disk_records(Path(text)), None
         return
     for path in expand_paths(text):
         if path.name in METADATA_FILES and os.fspath(path) != text:
             continue  # found by a folder or glob: the LLaMA-Factory / datasets index, not data
-        yield hub.iter_parquet_records(path) if path.suffix == ".parquet" else iter_records(path)
+        if path.suffix == ".parquet":
+            yield hub.iter_parquet_records(path), None
+        elif path.suffix == ".json" and not looks_like_jsonl(path):
+            yield _document_records(path, forced)
+        else:
+            yield iter_records(path), None
+
+
+def _document_records(path: Path, forced: SourceFormat | None) -> tuple[Iterator[RawRecord], SourceFormat | None]:
+    """A whole-file JSON document: a format's fast decoder when one claims it (ToolBench answer
+    files are mostly a search tree no reader needs), else the generic JSON records."""
+    data = path.read_bytes()
+    for fmt in [forced] if forced is not None else _detectors():
+        record = fmt.decode_file(data)
+        if record is not None:
+            return iter([RawRecord(Location(str(path)), record)]), fmt
+    return records_from_document(str(path), data), None
 
 
 def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, handler: Rejects) -> Iterator[tuple[Location, Conversation]]:
