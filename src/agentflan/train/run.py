@@ -213,9 +213,10 @@ def run_training(
     prepare_only: bool = False,
 ) -> dict[str, Any]:
     """Train as configured; returns a summary (paths, steps, final loss, data statistics)."""
+    from transformers import PrinterCallback
     from transformers.integrations import TensorBoardCallback
 
-    from agentflan.train.trainer import AgentflanTrainer, MetricsCsvCallback
+    from agentflan.train.trainer import AgentflanTrainer, ConsoleLogCallback, MetricsCsvCallback
 
     out = Path(cfg.output_dir)
     bf16 = resolve_bf16(cfg.bf16)
@@ -249,8 +250,9 @@ def run_training(
         train_dataset=data.train,
         eval_dataset=data.eval,
         processing_class=tokenizer,
-        callbacks=[MetricsCsvCallback(out / "metrics.csv"), tensorboard, *callbacks],
+        callbacks=[MetricsCsvCallback(out / "metrics.csv"), tensorboard, ConsoleLogCallback(speak), *callbacks],
     )
+    trainer.remove_callback(PrinterCallback)
     checkpoint = resume_checkpoint(cfg)
     if checkpoint:
         speak(f"resuming from {checkpoint}")

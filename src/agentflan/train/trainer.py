@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,31 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
     return str(value)
+
+
+class ConsoleLogCallback(TrainerCallback):
+    """One readable line per log instead of transformers' raw dicts: step, loss, the loss of
+    each capability present, learning rate and throughput (the paper's observation 2, live)."""
+
+    def __init__(self, say: Callable[[str], None]):
+        self.say = say
+
+    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not logs:
+            return
+        prefix = "eval_" if "eval_loss" in logs else "" if "loss" in logs else None
+        if prefix is None:
+            return
+        caps = " ".join(
+            f"{name} {float(logs[f'{prefix}loss_{name}']):.3f}"
+            for name in CAPABILITY_NAMES
+            if f"{prefix}loss_{name}" in logs and math.isfinite(float(logs[f"{prefix}loss_{name}"]))
+        )
+        parts = [f"{'eval' if prefix else 'train'} step {state.global_step}/{state.max_steps}", f"loss {float(logs[f'{prefix}loss']):.4f}"]
+        if caps:
+            parts.append(caps)
+        if not prefix and "learning_rate" in logs:
+            parts.append(f"lr {float(logs['learning_rate']):.2e}")
+        if not prefix and "train_tokens_per_second" in logs:
+            parts.append(f"{float(logs['train_tokens_per_second']):,.0f} tok/s")
+        self.say(" · ".join(parts))
