@@ -150,9 +150,15 @@ class ScanProtocol(AgentProtocol):
 
     template: str
 
-    @abstractmethod
     def scan(self, text: str) -> Scan | ParseFailure:
-        """The step and its content spans, or what broke."""
+        """The step and its content spans, or what broke (empty text is refused here, once)."""
+        if not text.strip():
+            return failure(FailureKind.EMPTY, "no text", text)
+        return self.scan_text(text)
+
+    @abstractmethod
+    def scan_text(self, text: str) -> Scan | ParseFailure:
+        """:meth:`scan` for text that is not blank."""
 
     def parse(self, text: str) -> AgentStep | ParseFailure:
         result = self.scan(text)

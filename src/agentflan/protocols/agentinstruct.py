@@ -108,9 +108,7 @@ class OsProtocol(_TaskProtocol):
             raise ValueError(f"agentinstruct-os has no action {step.tool_calls[0].to_dict()}")
         return b.rendered()
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         start = len(text) - len(text.lstrip())
         m_act = self._ACT.search(text, start)
         if m_act is None:
@@ -172,9 +170,7 @@ class DbProtocol(_TaskProtocol):
             raise ValueError("agentinstruct-db needs an Operation call or a final answer in every step")
         return b.rendered()
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         m_act = self._ACTION.search(text)
         if m_act is None:
             return failure(FailureKind.MISSING_FIELD, "no 'Action:'", text, AgentStep(thought=text.strip()))
@@ -222,9 +218,7 @@ class AlfWorldProtocol(_TaskProtocol):
             b.syntax(" ").content(_arg(call, "object", self.name), UNDERSTANDING)
         return b.rendered()
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         start = len(text) - len(text.lstrip())
         m_act = self._ACTION.search(text, start)
         if m_act is None:
@@ -276,9 +270,7 @@ class WebShopProtocol(_TaskProtocol):
         b.syntax("Action:\n").content(call.name, RETRIEVAL).syntax("[").content(value, UNDERSTANDING).syntax("]")
         return b.rendered()
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         start = len(text) - len(text.lstrip())
         m_act = self._ACTION.search(text, start)
         if m_act is None:
@@ -360,9 +352,7 @@ class KgProtocol(_TaskProtocol):
             raise ValueError("agentinstruct-kg needs a KB function call or a final answer in every step")
         return b.rendered()
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         start = len(text) - len(text.lstrip())
         m_act = self._ACTION.search(text, start)
         m_final = self._FINAL.search(text, start)
@@ -437,9 +427,7 @@ class Mind2WebProtocol(_TaskProtocol):
             raise ValueError(f"agentinstruct-mind2web takes element and value, got {call.to_dict()}")
         return b.rendered()
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         start = len(text) - len(text.lstrip())
         m_ans = self._ANSWER.search(text, start)
         if m_ans is None:

@@ -70,9 +70,7 @@ class FireActProtocol(ScanProtocol):
     def render_observation(self, text: str) -> str:
         return f"Observation: {text}"
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         start = len(text) - len(text.lstrip())
         m_act = _ACTION.search(text, start)
         if not m_act:

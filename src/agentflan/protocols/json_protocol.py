@@ -132,9 +132,7 @@ class _JsonProtocol(ScanProtocol):
 
     # ----------------------------------------------------------------- parse
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         fence = _FENCE.match(text)
         lo, hi = fence.span(1) if fence else (0, len(text))
         pos = text.find("{", lo, hi)

@@ -75,9 +75,7 @@ class ReActProtocol(ScanProtocol):
     def render_observation(self, text: str) -> str:
         return f"{OBSERVATION} {text}"
 
-    def scan(self, text: str) -> Scan | ParseFailure:
-        if not text.strip():
-            return failure(FailureKind.EMPTY, "no text", text)
+    def scan_text(self, text: str) -> Scan | ParseFailure:
         start = len(text) - len(text.lstrip())
         m_in = _ACTION_INPUT.search(text, start)
         if m_in:
