@@ -35,6 +35,10 @@ class Capability(str, enum.Enum):
 
 CAPABILITIES: tuple[str, ...] = tuple(c.value for c in Capability)
 
+#: ToolBench/ToolLLaMA end a trajectory by calling ``Finish`` (give_answer / give_up_and_restart):
+#: a protocol action, never in the offered tool list, so validation does not count it as unoffered.
+FINISH_TOOL = "Finish"
+
 
 @dataclass(slots=True)
 class Tool:
@@ -281,7 +285,7 @@ def validate(conv: Conversation) -> list[Problem]:
             cw = f"{where}.tool_calls[{c_i}]"
             if not call.arguments_ok:
                 problems.append(Problem("warning", f"{cw}.arguments", f"arguments are not a JSON object: {call.arguments_error}"))
-            if offered and call.name not in offered and call.name != "Finish":
+            if offered and call.name not in offered and call.name != FINISH_TOOL:
                 problems.append(Problem("error", f"{cw}.name", f"calls {call.name!r}, which the conversation does not offer"))
             elif call.name in offered and call.arguments_ok:
                 problems.extend(Problem("warning", f"{cw}.arguments", msg) for msg in _schema_problems(offered[call.name], call.arguments))

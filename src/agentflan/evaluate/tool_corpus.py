@@ -39,12 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.batch import Rejects
-from agentflan.conversation import Conversation, Tool, ToolCall
+from agentflan.conversation import FINISH_TOOL, Conversation, Tool, ToolCall
 from agentflan.errors import InputError, Location
 from agentflan.io import DATA_SUFFIXES, expand_paths, iter_records
 
 #: ToolBench's final pseudo-tool; never a tool a query needs.
-FINISH = "Finish"
 _TOOLBENCH_TYPES = {"STRING": "string", "NUMBER": "number", "BOOLEAN": "boolean", "ARRAY": "array", "OBJECT": "object"}
 # ToolBench renames parameters that clash with Python keywords or builtins it uses (``id`` -> ``is_id``).
 _TOOLBENCH_RENAMED = {"id", "from", "class", "return", "false", "true", "and", "type", "print", "range"}
@@ -81,7 +80,7 @@ class Corpus:
 
     def add_tools(self, tools: Iterable[Tool]) -> None:
         for t in tools:
-            if t.name != FINISH:
+            if t.name != FINISH_TOOL:
                 self.pool.setdefault(t.name, t)
 
     def dedupe(self) -> Corpus:
@@ -366,7 +365,7 @@ def add_conversation(conv: Conversation, corpus: Corpus, source: str) -> None:
         return
     query = _BEGIN.sub("", conv.messages[first_user].content).strip()
     reply = next((m for m in conv.messages[first_user + 1 :] if m.role == "assistant"), None)
-    calls = [c for m in conv.messages if m.role == "assistant" for c in m.tool_calls if c.name != FINISH]
+    calls = [c for m in conv.messages if m.role == "assistant" for c in m.tool_calls if c.name != FINISH_TOOL]
     if not conv.tools:
         if not calls and reply is not None:
             corpus.general.append(GeneralQuestion(conv.id, query, source))
@@ -375,10 +374,10 @@ def add_conversation(conv: Conversation, corpus: Corpus, source: str) -> None:
         return
     offered = {t.name for t in conv.tools}
     first = reply.tool_calls[0]
-    if first.name == FINISH or first.name not in offered:
+    if first.name == FINISH_TOOL or first.name not in offered:
         return
     acceptable = sorted({c.name for c in calls if c.name in offered})
-    tools = [t for t in conv.tools if t.name != FINISH]
+    tools = [t for t in conv.tools if t.name != FINISH_TOOL]
     corpus.tool_queries.append(ToolQuery(conv.id, query, tools, source, acceptable, first))
 
 

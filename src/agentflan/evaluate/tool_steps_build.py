@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from agentflan.conversation import Conversation, Message, Tool, ToolCall
+from agentflan.conversation import FINISH_TOOL, Conversation, Message, Tool, ToolCall
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem
 from agentflan.evaluate.response_calls import ANSWER_ACTIONS
-from agentflan.evaluate.tool_corpus import FINISH, data_file
+from agentflan.evaluate.tool_corpus import data_file
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentStep, get_protocol
 
@@ -111,7 +111,7 @@ def trajectories(conversations: Iterable[Conversation]) -> list[Trajectory]:
 
 
 def _trajectory(key: str, conv: Conversation) -> Trajectory | None:
-    tools = [t for t in conv.tools if t.name != FINISH]
+    tools = [t for t in conv.tools if t.name != FINISH_TOOL]
     first_user = next((i for i, m in enumerate(conv.messages) if m.role == "user" and m.content.strip()), None)
     if not tools or first_user is None:
         return None

@@ -20,12 +20,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agentflan.conversation import Capability, Conversation, Message, Tool, ToolCall
+from agentflan.conversation import FINISH_TOOL, Capability, Conversation, Message, Tool, ToolCall
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.tags import TaggedText, whole_turn
 from agentflan.recipe.trajectory import (
-    FINISH,
     Event,
     StepError,
     check_usable,
@@ -50,7 +49,7 @@ class AlignOptions:
     style: Style
     protocol: str | None = None
     tool_names: ToolNames = "original"
-    finish_tool: str = FINISH
+    finish_tool: str = FINISH_TOOL
 
 
 @dataclass(slots=True)

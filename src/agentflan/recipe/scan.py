@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentflan.batch import OnError, Rejects
-from agentflan.conversation import Conversation, Tool
+from agentflan.conversation import FINISH_TOOL, Conversation, Tool
 from agentflan.errors import InputError, Location
 from agentflan.jsonutil import dumps_bytes
 from agentflan.recipe.align import AlignOptions, align
@@ -28,7 +28,6 @@ from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet, chat_pair, 
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.split import BottomK, assign, trajectory_key, unit_hash
 from agentflan.recipe.trajectory import (
-    FINISH,
     Event,
     StepError,
     ends_with_answer,
@@ -278,7 +277,7 @@ class _Scanner:
 
 
 def _calls_unknown_tool(conv: Conversation) -> bool:
-    offered = conv.tool_names() | {FINISH}
+    offered = conv.tool_names() | {FINISH_TOOL}
     return any(c.name not in offered for c in conv.iter_tool_calls())
 
 

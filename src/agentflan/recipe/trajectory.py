@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from agentflan.conversation import Conversation, Message, Tool
+from agentflan.conversation import FINISH_TOOL, Conversation, Message, Tool
 from agentflan.protocols.base import AgentStep, ParseFailure, get_protocol
 
 T = TypeVar("T")
 EventKind = Literal["system", "user", "step", "observation", "context"]
 
-FINISH = "Finish"
 #: where the ToolBench reader keeps the text written beside a call: ToolLLaMA's preprocessing
 #: drops it, but it is the step's reasoning, and the released Agent-FLAN rows train on it
 BESIDE_CALL = "toolbench_dropped_content"
@@ -53,7 +52,7 @@ class Event:
     index: int | None = None
 
 
-def events(conv: Conversation, *, finish_tool: str = FINISH) -> list[Event]:
+def events(conv: Conversation, *, finish_tool: str = FINISH_TOOL) -> list[Event]:
     """The events of ``conv``. A step with parallel calls becomes one step per call, each followed
     by its result (when the results match the calls one to one); other consecutive tool results
     merge into one; turns after the last step (e.g. FireAct's closing "Episode finished"
@@ -159,7 +158,7 @@ def ends_with_answer(evs: list[Event]) -> bool:
     return last is not None and last.final_answer is not None and bool(last.final_answer.strip())
 
 
-def offered_tools(conv: Conversation, finish_tool: str = FINISH) -> list[Tool]:
+def offered_tools(conv: Conversation, finish_tool: str = FINISH_TOOL) -> list[Tool]:
     """The tools a rewritten row offers: all but the ``Finish`` pseudo-tool (its answer is a plain reply now)."""
     return [t for t in conv.tools if t.name != finish_tool]
 
