@@ -235,3 +235,20 @@ def test_hub_spec_streams_through_datasets(tmp_path: Path, monkeypatch: pytest.M
     assert str(located[1].location) == "hf://someone/chats:train#1 (id h1)"
     with pytest.raises(InputError, match="hf://owner/name"):
         list(read("hf://not-a-repo"))
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"role": "user", "content": "x", "meta": []}, "messages[0].meta"),
+        ({"role": "assistant", "content": "", "tool_calls": [{"name": "f", "arguments": []}]}, "messages[0].tool_calls[0].arguments"),
+        ({"role": "assistant", "content": "", "tool_calls": [{"name": "f", "arguments": ""}]}, "messages[0].tool_calls[0].arguments"),
+    ],
+)
+def test_native_rejects_empty_non_objects_where_an_object_belongs(tmp_path: Path, message: dict, field: str) -> None:
+    """``[]`` or ``""`` for an object field is a typing error, not an empty object (only null/absent is)."""
+    path = tmp_path / "native.jsonl"
+    path.write_text(json.dumps({"id": "n1", "messages": [message]}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="expected a JSON object") as info:
+        list(read(path, "native"))
+    assert info.value.field == field and str(info.value.location).endswith("native.jsonl:1 (id n1)")

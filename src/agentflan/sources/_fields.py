@@ -3,6 +3,7 @@ location and the exact field (``conversations[3].value``), never with a KeyError
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
@@ -27,6 +28,12 @@ def get_list(record: dict[str, Any], key: str, loc: Location, field: str | None 
     if key not in record:
         raise InputError(loc, "missing", field or key)
     return expect_list(record[key], loc, field or key)
+
+
+def get_opt_dict(record: dict[str, Any], key: str, loc: Location, field: str) -> dict[str, Any]:
+    """An optional object field; absent or null reads as empty (``[]`` or ``""`` is an error)."""
+    value = record.get(key)
+    return {} if value is None else dict(expect_dict(value, loc, field))
 
 
 def get_opt_list(record: dict[str, Any], key: str, loc: Location, field: str) -> list[Any]:
@@ -73,6 +80,23 @@ def record_id(record: dict[str, Any], loc: Location, fallback: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InputError(loc, f"expected a string or integer id, got {_kind(value)}", "id")
     return str(value)
+
+
+def open_record(record: Any, location: Location, *, require_id: bool = False) -> tuple[dict[str, Any], str, Location]:
+    """The record as an object, its id (the file position when it has none, unless ``require_id``)
+    and ``location`` naming that id: the opening every per-record reader shares."""
+    record = expect_dict(record, location, "(record)")
+    if require_id and "id" not in record:
+        raise InputError(location, "missing", "id")
+    conv_id = record_id(record, location, fallback_id(location))
+    return record, conv_id, Location(location.path, location.line, location.index, conv_id)
+
+
+def iter_objects(record: dict[str, Any], key: str, loc: Location) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """``(i, "key[i]", item)`` for each item of the required array ``key``; every item must be an object."""
+    for i, item in enumerate(get_list(record, key, loc)):
+        field = f"{key}[{i}]"
+        yield i, field, expect_dict(item, loc, field)
 
 
 def fallback_id(loc: Location) -> str:
@@ -136,6 +160,6 @@ def parse_call(name: Any, arguments: Any, loc: Location, field: str, call_id: st
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number", type(None): "null"}.get(
         type(value), type(value).__name__
     )

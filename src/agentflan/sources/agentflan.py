@@ -15,14 +15,7 @@ from typing import Any
 
 from agentflan.conversation import Conversation, Message
 from agentflan.errors import Location
-from agentflan.sources._fields import (
-    expect_dict,
-    fallback_id,
-    get_list,
-    get_opt_bool,
-    get_text,
-    record_id,
-)
+from agentflan.sources._fields import get_opt_bool, get_text, iter_objects, open_record
 from agentflan.sources._protocol import attach_detected_protocol
 from agentflan.sources.base import SourceFormat, register
 
@@ -41,13 +34,9 @@ class AgentFlanFormat(SourceFormat):
         return not turns or (isinstance(turns[0], dict) and "role" in turns[0])
 
     def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
-        record = expect_dict(record, location, "(record)")
-        conv_id = record_id(record, location, fallback_id(location))
-        loc = Location(location.path, location.line, location.index, conv_id)
+        record, conv_id, loc = open_record(record, location)
         messages = []
-        for i, turn in enumerate(get_list(record, "conversation", loc)):
-            field = f"conversation[{i}]"
-            d = expect_dict(turn, loc, field)
+        for _, field, d in iter_objects(record, "conversation", loc):
             role = get_text(d, "role", loc, f"{field}.role")
             loss = get_opt_bool(d, "loss", loc, f"{field}.loss")
             if loss is (role == "assistant"):

@@ -25,7 +25,7 @@ from agentflan.protocols import get_protocol
 from agentflan.protocols._common import ScanProtocol
 from agentflan.protocols.agentinstruct import PROTOCOL_BY_TASK
 from agentflan.protocols.base import ParseFailure
-from agentflan.sources._fields import expect_dict, fallback_id, get_list, get_opt_bool, get_text, record_id
+from agentflan.sources._fields import expect_dict, get_list, get_opt_bool, get_text, open_record
 from agentflan.sources.base import SourceFormat, register
 
 SOURCE = "agentinstruct"
@@ -80,9 +80,7 @@ class AgentInstructFormat(SourceFormat):
         return detect_task(record.get("id"), text if isinstance(text, str) else "") is not None
 
     def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
-        record = expect_dict(record, location, "(record)")
-        conv_id = record_id(record, location, fallback_id(location))
-        loc = Location(location.path, location.line, location.index, conv_id)
+        record, conv_id, loc = open_record(record, location)
         turns = get_list(record, "conversations", loc)
         if not turns:
             raise InputError(loc, "has no turns", "conversations")

@@ -12,11 +12,12 @@ from agentflan.sources._fields import (
     expect_dict,
     get_list,
     get_opt_bool,
+    get_opt_dict,
     get_opt_list,
     get_opt_text,
     get_text,
+    open_record,
     parse_tools,
-    record_id,
 )
 from agentflan.sources.base import SourceFormat, register
 
@@ -60,29 +61,19 @@ class NativeFormat(SourceFormat):
         return (not messages or (isinstance(messages[0], dict) and "role" in messages[0])) and not openai_shaped(record)
 
     def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
-        record = expect_dict(record, location, "(record)")
-        if "id" not in record:
-            raise InputError(location, "missing", "id")
-        conv_id = record_id(record, location, "")
-        loc = Location(location.path, location.line, location.index, conv_id)
+        record, conv_id, loc = open_record(record, location, require_id=True)
         messages = [_message(m, loc, f"messages[{i}]") for i, m in enumerate(get_list(record, "messages", loc))]
-        meta = record.get("meta") or {}
-        if not isinstance(meta, dict):
-            raise InputError(loc, "expected a JSON object", "meta")
         yield Conversation(
             id=conv_id,
             messages=messages,
             tools=parse_tools(record.get("tools"), loc, "tools"),
             source=get_text(record, "source", loc, "source", required=False),
-            meta=dict(meta),
+            meta=get_opt_dict(record, "meta", loc, "meta"),
         )
 
 
 def _message(value: Any, loc: Location, field: str) -> Message:
     d = expect_dict(value, loc, field)
-    meta = d.get("meta") or {}
-    if not isinstance(meta, dict):
-        raise InputError(loc, "expected a JSON object", f"{field}.meta")
     return Message(
         role=get_text(d, "role", loc, f"{field}.role"),
         content=get_text(d, "content", loc, f"{field}.content", required=False),
@@ -92,18 +83,15 @@ def _message(value: Any, loc: Location, field: str) -> Message:
         protocol=get_opt_text(d, "protocol", loc, f"{field}.protocol"),
         name=get_opt_text(d, "name", loc, f"{field}.name"),
         tool_call_id=get_opt_text(d, "tool_call_id", loc, f"{field}.tool_call_id"),
-        meta=dict(meta),
+        meta=get_opt_dict(d, "meta", loc, f"{field}.meta"),
     )
 
 
 def _call(value: Any, loc: Location, field: str) -> ToolCall:
     d = expect_dict(value, loc, field)
-    arguments = d.get("arguments") or {}
-    if not isinstance(arguments, dict):
-        raise InputError(loc, "expected a JSON object", f"{field}.arguments")
     return ToolCall(
         name=get_text(d, "name", loc, f"{field}.name"),
-        arguments=arguments,
+        arguments=get_opt_dict(d, "arguments", loc, f"{field}.arguments"),
         raw_arguments=get_opt_text(d, "raw_arguments", loc, f"{field}.raw_arguments"),
         id=get_opt_text(d, "id", loc, f"{field}.id"),
         arguments_error=get_opt_text(d, "arguments_error", loc, f"{field}.arguments_error"),

@@ -17,13 +17,12 @@ from agentflan.errors import InputError, Location
 from agentflan.sources._fields import (
     expect_dict,
     expect_list,
-    fallback_id,
     get_list,
     get_opt_text,
     get_text,
+    open_record,
     parse_call,
     parse_tools,
-    record_id,
 )
 from agentflan.sources.base import SourceFormat, register
 from agentflan.sources.native import native_shaped
@@ -43,9 +42,7 @@ class OpenAIFormat(SourceFormat):
         return (not messages or (isinstance(messages[0], dict) and "role" in messages[0])) and not native_shaped(record)
 
     def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
-        record = expect_dict(record, location, "(record)")
-        conv_id = record_id(record, location, fallback_id(location))
-        loc = Location(location.path, location.line, location.index, conv_id)
+        record, conv_id, loc = open_record(record, location)
         messages = [_message(m, loc, f"messages[{i}]") for i, m in enumerate(get_list(record, "messages", loc))]
         yield Conversation(id=conv_id, messages=messages, tools=parse_tools(record.get("tools"), loc, "tools"))
 

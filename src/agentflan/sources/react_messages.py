@@ -14,7 +14,7 @@ from typing import Any
 
 from agentflan.conversation import Conversation, Message
 from agentflan.errors import Location
-from agentflan.sources._fields import expect_dict, fallback_id, get_list, get_text, record_id
+from agentflan.sources._fields import get_text, iter_objects, open_record
 from agentflan.sources._protocol import attach_protocol
 from agentflan.sources.base import SourceFormat, register
 from agentflan.sources.native import native_shaped
@@ -39,13 +39,9 @@ class ReActMessagesFormat(SourceFormat):
         return any(m.get("role") == "assistant" and _BRACKET_ACTION.search(m["content"]) for m in messages)
 
     def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
-        record = expect_dict(record, location, "(record)")
-        conv_id = record_id(record, location, fallback_id(location))
-        loc = Location(location.path, location.line, location.index, conv_id)
+        record, conv_id, loc = open_record(record, location)
         messages = []
-        for i, value in enumerate(get_list(record, "messages", loc)):
-            field = f"messages[{i}]"
-            d = expect_dict(value, loc, field)
+        for i, field, d in iter_objects(record, "messages", loc):
             message = Message(role=get_text(d, "role", loc, f"{field}.role"), content=get_text(d, "content", loc, f"{field}.content"))
             if message.role == "assistant":
                 attach_protocol(message, PROTOCOL)

@@ -17,13 +17,12 @@ from agentflan.errors import InputError, Location
 from agentflan.jsonutil import loads
 from agentflan.sources._fields import (
     expect_dict,
-    fallback_id,
-    get_list,
     get_opt_text,
     get_text,
+    iter_objects,
+    open_record,
     parse_call,
     parse_tools,
-    record_id,
 )
 from agentflan.sources.base import SourceFormat, register
 
@@ -54,17 +53,13 @@ class ShareGPTFormat(SourceFormat):
         return not _AGENTINSTRUCT_ID.match(str(record.get("id", "")))
 
     def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
-        record = expect_dict(record, location, "(record)")
-        conv_id = record_id(record, location, fallback_id(location))
-        loc = Location(location.path, location.line, location.index, conv_id)
+        record, conv_id, loc = open_record(record, location)
         messages: list[Message] = []
         system = get_opt_text(record, "system", loc, "system")
         if system:
             messages.append(Message(role="system", content=system))
         pending: list[str | None] = []  # names of calls awaiting their observation
-        for i, turn in enumerate(get_list(record, "conversations", loc)):
-            field = f"conversations[{i}]"
-            d = expect_dict(turn, loc, field)
+        for _, field, d in iter_objects(record, "conversations", loc):
             tag = get_text(d, "from", loc, f"{field}.from")
             if tag not in ROLE_OF:
                 raise InputError(loc, f"expected one of {', '.join(ROLE_OF)}, got {tag!r}", f"{field}.from")

@@ -20,7 +20,7 @@ import yaml
 
 from agentflan.conversation import Conversation, Message, Tool
 from agentflan.errors import InputError, Location
-from agentflan.sources._fields import expect_dict, fallback_id, get_list, get_text, parse_tools, record_id
+from agentflan.sources._fields import get_text, iter_objects, open_record, parse_tools
 from agentflan.sources._protocol import attach_protocol
 from agentflan.sources.base import SourceFormat, register
 
@@ -74,15 +74,11 @@ class ToolLlamaFormat(SourceFormat):
         return all(isinstance(t, dict) and t.get("from") in ROLE_OF for t in turns) and (not turns or turns[0]["from"] == "system")
 
     def convert(self, record: Any, location: Location) -> Iterator[Conversation]:
-        record = expect_dict(record, location, "(record)")
-        conv_id = record_id(record, location, fallback_id(location))
-        loc = Location(location.path, location.line, location.index, conv_id)
+        record, conv_id, loc = open_record(record, location)
         messages: list[Message] = []
         tools: list[Tool] = []
         last_call: str | None = None
-        for i, turn in enumerate(get_list(record, "conversations", loc)):
-            field = f"conversations[{i}]"
-            d = expect_dict(turn, loc, field)
+        for _, field, d in iter_objects(record, "conversations", loc):
             source_role = get_text(d, "from", loc, f"{field}.from")
             if source_role not in ROLE_OF:
                 raise InputError(loc, f"expected one of {', '.join(ROLE_OF)}, got {source_role!r}", f"{field}.from")
