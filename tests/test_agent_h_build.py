@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -159,8 +160,16 @@ def test_item_file_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"items\.jsonl:2.*'expected'"):
         read_items(path)
     path.write_text(lines[0] + "\n" + lines[0] + "\n")
-    with pytest.raises(InputError, match="more than once"):
+    with pytest.raises(InputError, match=r"items\.jsonl:2: field 'id'.*more than once \(first at .*items\.jsonl:1\)"):
         read_items(path)
+    row = json.loads(lines[0])
+    for messages, field, why in (
+        (["hi"], "messages[0]", "expected an object, got str"),
+        ([{"content": "hi"}], "messages[0]", "missing key 'role'"),
+    ):
+        path.write_text(json.dumps({**row, "messages": messages}) + "\n")
+        with pytest.raises(InputError, match=rf"items\.jsonl:1: field '{re.escape(field)}': {why}"):
+            read_items(path)
 
 
 def test_one_file_can_carry_both_sides(tmp_path: Path) -> None:

@@ -90,6 +90,10 @@ def test_both_record_layouts_read_the_same_and_bad_records_are_located(tmp_path:
     bad.write_bytes(orjson.dumps(rec) + b"\n" + orjson.dumps({**rec, "context": [{"title": "x", "sentences": "not a list"}]}) + b"\n")
     with pytest.raises(InputError, match=r"bad.jsonl:2: field 'context\[0\]'"):
         list(read_questions(bad))
+    twice = tmp_path / "twice.jsonl"
+    twice.write_bytes(orjson.dumps(rec) + b"\n" + orjson.dumps(rec) + b"\n")
+    with pytest.raises(InputError, match=r"twice.jsonl:2: field 'id'.*more than once \(first at .*twice.jsonl:1\)"):
+        list(read_questions(twice))
 
 
 def _scripted_fireact(records: dict[str, dict[str, Any]]) -> Any:

@@ -7,25 +7,13 @@ from typing import Any
 
 from agentflan.evaluate.base import Backend
 
-# CLI dest -> backend option name; only options the user set are passed, so each backend
-# keeps its defaults and rejects options that do not apply to it (naming them).
-_OPTIONS = {
-    "base_url": "base_url",
-    "api_key_env": "api_key_env",
-    "concurrency": "concurrency",
-    "timeout": "timeout",
-    "max_retries": "max_retries",
-    "template": "template",
-    "batch_size": "batch_size",
-    "device": "device",
-    "dtype": "dtype",
-    "trust_remote_code": "trust_remote_code",
-    "revision": "revision",
-    "native_tools": "native_tools",
-    "tensor_parallel_size": "tensor_parallel_size",
-    "max_model_len": "max_model_len",
-    "gpu_memory_utilization": "gpu_memory_utilization",
-}
+# Backend options the CLI exposes (argparse dest == option name); only options the user set are
+# passed, so each backend keeps its defaults and rejects options that do not apply to it (naming them).
+_OPTIONS = (
+    "base_url", "api_key_env", "concurrency", "timeout", "max_retries", "template", "batch_size", "device",
+    "dtype", "trust_remote_code", "revision", "native_tools", "tensor_parallel_size", "max_model_len",
+    "gpu_memory_utilization",
+)
 
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
@@ -53,8 +41,8 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
     from agentflan.evaluate.backends import make_backend
 
     options: dict[str, Any] = {}
-    for dest, option in _OPTIONS.items():
-        value = getattr(args, dest, None)
+    for name in _OPTIONS:
+        value = getattr(args, name, None)
         if value is not None:
-            options[option] = value
+            options[name] = value
     return make_backend(args.backend, args.model, **options)

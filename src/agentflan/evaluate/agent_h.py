@@ -38,17 +38,16 @@ score beside ``H``, since a model that never calls tools would otherwise win.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
-from dataclasses import asdict, dataclass
-from functools import cached_property
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.base import EvalItem, ItemResult, Sampling, Suite
-from agentflan.evaluate.registry import suite_options
+from agentflan.evaluate.base import EvalItem, ItemResult
+from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.response_calls import ANSWER_ACTIONS, detect_calls, real_calls, step_of
 from agentflan.evaluate.tool_corpus import prompts
-from agentflan.evaluate.toolneed import score_tool_need, split_specs, summarize_tool_need
+from agentflan.evaluate.toolneed import score_tool_need, summarize_tool_need
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 
 Label = Literal["plain", "format", "action"]
@@ -202,7 +201,7 @@ class AgentHOptions:
     max_new_tokens: int = 512
 
 
-class AgentHSuite(Suite):
+class AgentHSuite(OptionsSuite):
     name: ClassVar[str] = "agent-h"
 
     def __init__(self, options: AgentHOptions):
@@ -211,14 +210,7 @@ class AgentHSuite(Suite):
         self.options = options
         self.bare_reply: BareReply = "plain" if options.bare_reply == "plain" else "format"
 
-    def describe(self) -> dict[str, Any]:
-        return {"suite": self.name, **asdict(self.options)}
-
-    def sampling(self) -> Sampling:
-        return Sampling(max_new_tokens=self.options.max_new_tokens)
-
-    @cached_property
-    def _items(self) -> list[EvalItem]:
+    def build_items(self) -> list[EvalItem]:
         from agentflan.evaluate.agent_h_build import build_agent_h, load_sources
         from agentflan.evaluate.itemfile import read_items
 
@@ -239,9 +231,6 @@ class AgentHSuite(Suite):
             tool_need=o.tool_need,
             tool_need_size=o.tool_need_size,
         )
-
-    def items(self) -> Iterator[EvalItem]:
-        return iter(self._items)
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         if item.expected.get("needs_tool"):

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import yaml
 
 from agentflan.conversation import Message, ToolCall
-from agentflan.errors import ConfigError, InputError
+from agentflan.errors import ConfigError, InputError, Location
 from agentflan.evaluate.agent import Agent, AgentConfig, Tool, system_prompt
 from agentflan.evaluate.base import Backend, EvalItem, ItemResult, Suite
 from agentflan.evaluate.datafiles import load_yaml
@@ -75,7 +75,10 @@ class Question:
 
 
 def read_questions(path: Path) -> Iterator[Question]:
-    """Questions with their context pages; a bad record raises naming file, line and field."""
+    """Questions with their context pages; a bad record raises naming file, line and field.
+
+    Ids must be unique: the runner caches results by id, so a repeated one would be scored once."""
+    seen: dict[str, Location] = {}
     for rec in iter_records(path):
         if rec.error is not None:
             raise rec.error
@@ -101,6 +104,9 @@ def read_questions(path: Path) -> Iterator[Question]:
             if not isinstance(title, str) or not isinstance(sentences, list) or not all(isinstance(s, str) for s in sentences):
                 raise InputError(rec.location, "a paragraph is {title, sentences: [str]} or [title, [str]]", field=f"context[{i}]")
             pages.append(Page(title, [s.strip() for s in sentences if s.strip()]))
+        if qid in seen:
+            raise InputError(rec.location, f"question id {qid!r} appears more than once (first at {seen[qid]})", field="id")
+        seen[qid] = rec.location
         yield Question(qid, value["question"], value["answer"], pages, str(value.get("type") or ""), str(value.get("level") or ""))
 
 

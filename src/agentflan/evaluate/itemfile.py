@@ -7,15 +7,17 @@ one, and ``agentflan eval agent-h --option data=FILE`` scores exactly those item
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agentflan.conversation import Message, Tool
-from agentflan.errors import InputError
+from agentflan.errors import InputError, Location
 from agentflan.evaluate.base import EvalItem
 from agentflan.io import atomic_open, iter_records
 from agentflan.jsonutil import dumps
+
+T = TypeVar("T")
 
 
 def item_to_dict(item: EvalItem) -> dict[str, Any]:
@@ -28,22 +30,37 @@ def item_to_dict(item: EvalItem) -> dict[str, Any]:
     return d
 
 
-def item_from_dict(d: Any, where: str) -> EvalItem:
+def item_from_dict(d: Any, where: Location | str) -> EvalItem:
     if not isinstance(d, dict):
         raise InputError(where, f"expected a JSON object, got {type(d).__name__}")
     for key, kind in (("id", str), ("messages", list), ("expected", dict)):
         if not isinstance(d.get(key), kind):
             raise InputError(where, f"missing or not a {kind.__name__}", key)
+    tools = d.get("tools") or []
+    if not isinstance(tools, list):
+        raise InputError(where, "not a list", "tools")
+    meta = d.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise InputError(where, "not an object", "meta")
+    return EvalItem(
+        id=d["id"],
+        messages=[_entry(Message.from_dict, m, where, f"messages[{i}]") for i, m in enumerate(d["messages"])],
+        tools=[_entry(Tool.from_dict, t, where, f"tools[{i}]") for i, t in enumerate(tools)],
+        expected=dict(d["expected"]),
+        meta=dict(meta),
+    )
+
+
+def _entry(parse: Callable[[dict[str, Any]], T], value: Any, where: Location | str, field: str) -> T:
+    """One message or tool of an item; a bad one names its index (``messages[2]``)."""
+    if not isinstance(value, dict):
+        raise InputError(where, f"expected an object, got {type(value).__name__}", field)
     try:
-        return EvalItem(
-            id=d["id"],
-            messages=[Message.from_dict(m) for m in d["messages"]],
-            tools=[Tool.from_dict(t) for t in d.get("tools") or ()],
-            expected=dict(d["expected"]),
-            meta=dict(d.get("meta") or {}),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(where, f"malformed item: {exc}") from None
+        return parse(value)
+    except KeyError as exc:
+        raise InputError(where, f"missing key {exc.args[0]!r}", field) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(where, f"malformed: {exc}", field) from None
 
 
 def write_items(items: Iterable[EvalItem], path: str | os.PathLike[str]) -> int:
@@ -60,12 +77,13 @@ def write_items(items: Iterable[EvalItem], path: str | os.PathLike[str]) -> int:
 def read_items(path: str | os.PathLike[str]) -> list[EvalItem]:
     """Items from a JSONL file; a bad line raises an error naming the file, line and field."""
     items = []
+    first_seen: dict[str, Location] = {}
     for rec in iter_records(Path(path)):
         if rec.error is not None:
             raise rec.error
-        items.append(item_from_dict(rec.value, str(rec.location)))
-    ids = [it.id for it in items]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise InputError(str(path), f"item id {dup!r} appears more than once", "id")
+        item = item_from_dict(rec.value, rec.location)
+        if item.id in first_seen:
+            raise InputError(rec.location, f"item id {item.id!r} appears more than once (first at {first_seen[item.id]})", "id")
+        first_seen[item.id] = rec.location
+        items.append(item)
     return items

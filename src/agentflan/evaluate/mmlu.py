@@ -23,7 +23,7 @@ from agentflan.conversation import Message
 from agentflan.errors import ConfigError, InputError, Location
 from agentflan.evaluate.base import EvalItem, ItemResult, Sampling, Suite
 from agentflan.evaluate.datafiles import load_yaml
-from agentflan.evaluate.registry import suite_options
+from agentflan.evaluate.registry import split_specs, suite_options
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -95,9 +95,8 @@ class MMLUSuite(Suite):
         if options.shots and not (self.root / "dev").is_dir():
             raise ConfigError(f"{self.root / 'dev'} is missing; it holds the solved examples (or use shots=0)")
         available = sorted(p.name[: -len(f"_{options.split}.csv")] for p in (self.root / options.split).glob(f"*_{options.split}.csv"))
-        wanted = options.subjects.split(",") if isinstance(options.subjects, str) else options.subjects
+        wanted = split_specs(options.subjects)
         if wanted:
-            wanted = [w.strip() for w in wanted if w.strip()]
             missing = sorted(set(wanted) - set(available))
             if missing:
                 raise ConfigError(f"no such MMLU subject(s): {', '.join(missing)}; found {len(available)} under {self.root / options.split}")

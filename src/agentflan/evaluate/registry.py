@@ -6,11 +6,15 @@ missing optional dependency only breaks the suite that needs it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from abc import abstractmethod
+from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.base import Suite
+from agentflan.evaluate.base import EvalItem, Sampling, Suite
 
 SUITES: dict[str, str] = {
     "agent-h": "agentflan.evaluate.agent_h:make_suite",
@@ -45,10 +49,43 @@ def make_suite(name: str, **options: Any) -> Suite:
 
 def suite_options(cls: type[Any], suite: str, options: dict[str, Any]) -> Any:
     """A suite's options dataclass from factory keywords; an unknown keyword names what is accepted."""
-    import dataclasses
-
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(f"suite {suite!r} does not take option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))}")
     return cls(**options)
+
+
+def split_specs(value: list[str] | str | None) -> list[str]:
+    """A list option given as a list or a comma-separated string (the CLI's ``--option a,b``)."""
+    if value is None:
+        return []
+    parts = value.split(",") if isinstance(value, str) else value
+    return [p.strip() for p in parts if p.strip()]
+
+
+class OptionsSuite(Suite):
+    """A suite configured by one options dataclass (with ``max_new_tokens``) whose items are built once.
+
+    The whole options dataclass is its description, so any option change makes the runner
+    refuse to resume into earlier results.
+    """
+
+    options: Any
+
+    def describe(self) -> dict[str, Any]:
+        return {"suite": self.name, **dataclasses.asdict(self.options)}
+
+    def sampling(self) -> Sampling:
+        return Sampling(max_new_tokens=self.options.max_new_tokens)
+
+    @abstractmethod
+    def build_items(self) -> list[EvalItem]:
+        """Every item, in a fixed order; called once (on first use) and kept."""
+
+    @cached_property
+    def _items(self) -> list[EvalItem]:
+        return self.build_items()
+
+    def items(self) -> Iterator[EvalItem]:
+        return iter(self._items)

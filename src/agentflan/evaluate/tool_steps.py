@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.base import Backend, EvalItem, ItemResult, Sampling, Suite
-from agentflan.evaluate.registry import suite_options
+from agentflan.evaluate.base import Backend, EvalItem, ItemResult
+from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.response_calls import ANSWER_ACTIONS, json_objects, real_calls, step_of
 from agentflan.evaluate.similarity import Similarity, get_similarity, tokens
 from agentflan.evaluate.teval_data import is_teval_file, read_teval
@@ -52,7 +52,7 @@ from agentflan.evaluate.tool_steps_build import (
     build_tool_steps,
     read_trajectories,
 )
-from agentflan.evaluate.toolneed import args_match, split_specs
+from agentflan.evaluate.toolneed import args_match
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentStep, get_protocol
 
@@ -376,7 +376,7 @@ class ToolStepsOptions:
     max_new_tokens: int = 512
 
 
-class ToolStepsSuite(Suite):
+class ToolStepsSuite(OptionsSuite):
     name: ClassVar[str] = "tool-steps"
 
     def __init__(self, options: ToolStepsOptions):
@@ -396,20 +396,13 @@ class ToolStepsSuite(Suite):
         if bad:
             raise ConfigError(f"unknown tool-step dimension(s) {', '.join(bad)}; choose from {', '.join(DIMENSIONS)}")
 
-    def describe(self) -> dict[str, Any]:
-        return {"suite": self.name, **asdict(self.options)}
-
-    def sampling(self) -> Sampling:
-        return Sampling(max_new_tokens=self.options.max_new_tokens)
-
     @cached_property
     def similarity(self) -> Similarity:
         if self.options.similarity not in ("auto", "embedding", "lexical"):
             raise ConfigError(f"similarity must be auto, embedding or lexical, got {self.options.similarity!r}")
         return get_similarity(self.options.similarity, self.options.similarity_model)
 
-    @cached_property
-    def _items(self) -> list[EvalItem]:
+    def build_items(self) -> list[EvalItem]:
         o = self.options
         items: list[EvalItem] = []
         if self.sources:
@@ -420,9 +413,6 @@ class ToolStepsSuite(Suite):
         for path in self.teval:
             items.extend(read_teval(path))
         return items
-
-    def items(self) -> Iterator[EvalItem]:
-        return iter(self._items)
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         return score_items([item], [response], self.similarity, self.options.plan_threshold)[0]

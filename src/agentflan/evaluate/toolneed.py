@@ -22,15 +22,15 @@ companion items, its default).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
-from functools import cache, cached_property
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
-from agentflan.evaluate.base import EvalItem, ItemResult, Sampling, Suite
-from agentflan.evaluate.registry import suite_options
+from agentflan.evaluate.base import EvalItem, ItemResult
+from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.response_calls import canonical, detect_calls, real_calls, step_of
 from agentflan.protocols.base import AgentStep, get_protocol
 
@@ -153,28 +153,13 @@ class ToolNeedOptions:
     max_new_tokens: int = 512
 
 
-def split_specs(value: list[str] | str | None) -> list[str]:
-    """A list option given as a list or a comma-separated string (the CLI's ``--option a,b``)."""
-    if value is None:
-        return []
-    parts = value.split(",") if isinstance(value, str) else value
-    return [p.strip() for p in parts if p.strip()]
-
-
-class ToolNeedSuite(Suite):
+class ToolNeedSuite(OptionsSuite):
     name: ClassVar[str] = "tool-need"
 
     def __init__(self, options: ToolNeedOptions):
         self.options = options
 
-    def describe(self) -> dict[str, Any]:
-        return {"suite": self.name, **asdict(self.options)}
-
-    def sampling(self) -> Sampling:
-        return Sampling(max_new_tokens=self.options.max_new_tokens)
-
-    @cached_property
-    def _items(self) -> list[EvalItem]:
+    def build_items(self) -> list[EvalItem]:
         from agentflan.evaluate.agent_h_build import build_tool_need
         from agentflan.evaluate.itemfile import read_items
 
@@ -185,9 +170,6 @@ class ToolNeedSuite(Suite):
                 raise ConfigError(f"{o.data} holds no tool-need items (expected.needs_tool true)")
             return items
         return build_tool_need(split_specs(o.sources), size=o.size, seed=o.seed, protocol=o.protocol, max_tools=o.max_tools, builtin=o.builtin)
-
-    def items(self) -> Iterator[EvalItem]:
-        return iter(self._items)
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         return score_tool_need(item, response)

@@ -24,6 +24,7 @@ import orjson
 
 from agentflan.errors import InputError, Location
 from agentflan.evaluate.base import ItemResult
+from agentflan.evaluate.results import read_cache
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.csv"
@@ -182,21 +183,8 @@ def _cell(text: str | None, where: Location, column: str) -> Any:
 def load_suite(folder: Path) -> SuiteOutput:
     summary = _read_json(folder / SUMMARY)
     run = _read_json(folder / RUN) if (folder / RUN).is_file() else {}
-    results: dict[str, ItemResult] = {}
-    path = folder / RESULTS
-    if path.is_file():
-        with path.open("rb") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    r = ItemResult.from_dict(orjson.loads(line))
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                    # A run killed mid-write leaves one torn line at the end; the evaluator redoes it.
-                    if fh.read().strip():
-                        raise InputError(Location(str(path), line=lineno), "not a result row") from None
-                    break
-                results[r.id] = r
+    # The evaluator's own reader: a torn last line (a killed run) is skipped, other bad lines raise.
+    results = read_cache(folder / RESULTS).results
     ids = run.get("item_ids") if isinstance(run, dict) else None
     ordered = [results[i] for i in ids if i in results] if isinstance(ids, list) else list(results.values())
     return SuiteOutput(suite=str(summary.get("suite")), path=folder, summary=summary, results=ordered,
