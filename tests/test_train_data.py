@@ -51,6 +51,7 @@ def test_config_from_yaml_with_dotted_overrides(tmp_path: Path) -> None:
     [
         (["--lora.rank", "8"], "lora.rank: Extra inputs are not permitted"),
         (["--method", "dora"], "method: Input should be 'lora', 'qlora' or 'full'"),
+        (["--lr_scheduler", "cosin"], "lr_scheduler: Value error, unknown scheduler 'cosin'"),
         (["--data.3.weight", "1"], "data has no item 3"),
         (["--data.0.weight", "-1"], "data.0.weight: Input should be greater than 0"),
         (["--max_steps"], "--max_steps: missing a value"),
@@ -230,10 +231,32 @@ def test_bad_spans_are_set_aside_with_on_error_skip(tmp_path: Path, llama_tok) -
     data = write_native(convs, tmp_path / "data.jsonl")
     source = DataSource(path=str(data))
     template = get_template("chatml", llama_tok)
-    with pytest.raises(InputError, match="lies outside the content"):
+    with pytest.raises(InputError, match="lies outside the content") as info:
         load_source(source, llama_tok, template, 1024, tmp_path / "c")
+    assert str(info.value).startswith(f"{data}: conversation {convs[2].id}")  # the file, then the record
     rejects = tmp_path / "rejects.jsonl"
     load = load_source(source, llama_tok, template, 1024, tmp_path / "c", on_error="skip", rejects_path=rejects)
     assert len(load.encoded) == 4 and convs[2].id not in load.encoded.ids
     rejected = [json.loads(line) for line in rejects.read_text().splitlines()]
-    assert [r["field"] for r in rejected] == ["messages[1].spans[0]"] and convs[2].id in rejected[0]["location"]
+    assert [r["field"] for r in rejected] == ["messages[1].spans[0]"] and rejected[0]["location"] == f"{data}: conversation {convs[2].id}"
+
+
+@pytest.mark.shared_data
+def test_an_eval_fraction_that_leaves_no_rows_names_the_key(tmp_path: Path, llama_tok) -> None:
+    from agentflan.train.run import prepare_data
+
+    data = write_native(fireact(5), tmp_path / "data.jsonl")
+    cfg = load_config(None, base={"model": "m", "data": str(data), "eval_fraction": 0.01,
+                                  "output_dir": str(tmp_path / "out"), "cache_dir": str(tmp_path / "cache")})
+    with pytest.raises(ConfigError, match=r"eval_fraction \(0\.01\): no evaluation rows"):
+        prepare_data(cfg, llama_tok, get_template("chatml", llama_tok), tmp_path / "out")
+
+
+def test_the_cache_key_changes_with_the_agentflan_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agentflan
+    from agentflan.train.cache import cache_key
+
+    args = ({"files": ["x"]}, "tok", "tpl", 1024, "fail")
+    before = cache_key(*args)
+    monkeypatch.setattr(agentflan, "__version__", "9.9.9")
+    assert cache_key(*args) != before

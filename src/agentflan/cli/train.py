@@ -37,10 +37,9 @@ outputs in output_dir: metrics.csv (step, epoch, split, loss, loss_<capability>.
 tokens), runs/ (TensorBoard), train_config.json, data_stats.json, checkpoint-*/, final/ (adapter
 or model + tokenizer carrying the chat template) and, for LoRA, merged/.
 
-extra flag: --prepare-only tokenises, packs and prints the data statistics, then stops.
-
 examples:
   agentflan train configs/train/agentflan-llama2-7b-lora.yaml
+  agentflan train --prepare-only run.yaml            # data statistics only
   agentflan train run.yaml --data.0.weight 0.5 --lora.r 8 --max_steps 200 --output_dir out/r8
   accelerate launch --config_file configs/accelerate/ddp.yaml -m agentflan.train run.yaml
 """
@@ -55,6 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--prepare-only", action="store_true", help="tokenise, pack and print the data statistics, then stop")
     p.add_argument("config", metavar="CONFIG", help="training config (YAML)")
     p.add_argument("overrides", nargs=argparse.REMAINDER, metavar="--key value", help="config overrides, e.g. --lora.r 8")
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from agentflan.train.run import run_training
 
     overrides = list(args.overrides)
-    prepare_only = "--prepare-only" in overrides
+    prepare_only = args.prepare_only or "--prepare-only" in overrides  # REMAINDER swallows it after CONFIG
     overrides = [o for o in overrides if o != "--prepare-only"]
     cfg = load_config(args.config, overrides)
     summary = run_training(cfg, prepare_only=prepare_only, say=lambda msg: print(msg, file=sys.stderr))

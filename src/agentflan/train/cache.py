@@ -4,7 +4,8 @@ loads Arrow files instead of tokenising again.
 Each corpus is stored as a ``datasets`` folder (``save_to_disk``; memory-mapped on load, readable
 with ``datasets.load_from_disk``) named by a hash of its inputs: the bytes of every data file (or
 the hub spec), the format, the tokenizer's full definition and special tokens, the template text,
-the max length and this module's layout version. No pickle is involved.
+the max length, this module's layout version and the agentflan version (readers and
+templates change between releases). No pickle is involved.
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ def template_fingerprint(template: Template) -> str:
 
 
 def cache_key(data: dict[str, Any], tokenizer_fp: str, template_fp: str, max_length: int, on_error: str) -> str:
+    from agentflan import __version__
+
     payload = {
         "version": CACHE_VERSION,
+        "agentflan": __version__,
         "data": data,
         "tokenizer": tokenizer_fp,
         "template": template_fp,

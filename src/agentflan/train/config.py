@@ -96,6 +96,17 @@ class TrainConfig(_Strict):
             return [{"path": v} if isinstance(v, str) else v for v in value]
         return value
 
+    @field_validator("lr_scheduler")
+    @classmethod
+    def _scheduler(cls, value: str) -> str:
+        """Checked here so that a typo names the key, not a transformers enum."""
+        from transformers.trainer_utils import SchedulerType
+
+        known = [s.value for s in SchedulerType]
+        if value not in known:
+            raise ValueError(f"unknown scheduler {value!r}; known: {', '.join(known)}")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if not self.data:

@@ -71,7 +71,7 @@ def load_source(
 
     with Rejects(rejects_path, OnError(on_error)) as rejects:
         conversations = read(source.path, source.format, on_error=on_error, rejects=rejects)
-        encoded = encode(conversations, tokenizer, template, max_length, rejects=rejects)
+        encoded = encode(conversations, tokenizer, template, max_length, rejects=rejects, origin=source.path)
     save_encoded(encoded, target)
     log.info("tokenised %s: %d rows, %d tokens -> %s", source.path, encoded.stats.rows, encoded.stats.tokens, target)
     return SourceLoad(source, encoded, False, target)

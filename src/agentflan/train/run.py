@@ -60,6 +60,9 @@ def prepare_data(cfg: TrainConfig, tokenizer: Any, template: Template, out: Path
         loads = [*loads, *eval_loads]
     if len(train_rows) == 0:
         raise ConfigError("data: no training rows left (every row was dropped or held out for evaluation)")
+    if cfg.has_eval and len(eval_rows) == 0:  # the Trainer would refuse eval_strategy "steps" without eval rows
+        key = "eval_data" if cfg.eval_data else f"eval_fraction ({cfg.eval_fraction})"
+        raise ConfigError(f"{key}: no evaluation rows (raise it, or set eval_fraction: 0 to train without evaluation)")
     train_ds, efficiency = make_dataset(train_rows, cfg.max_length, cfg.packing)
     eval_ds = make_dataset(eval_rows, cfg.max_length, cfg.packing)[0] if len(eval_rows) else None
     stats = {
@@ -172,7 +175,8 @@ def training_arguments(cfg: TrainConfig, bf16: bool, has_eval: bool) -> Any:
         seed=cfg.seed,
         data_seed=cfg.seed,
         bf16=bf16,
-        activation_checkpointing=cfg.gradient_checkpointing,
+        # FSDP's own checkpointing (fsdp_activation_checkpointing) replaces ours: transformers refuses both.
+        activation_checkpointing=cfg.gradient_checkpointing and not _fsdp_checkpoints(),
         activation_checkpointing_kwargs={"use_reentrant": False},
         report_to=["wandb"] if cfg.wandb else [],
         remove_unused_columns=False,
@@ -185,6 +189,10 @@ def training_arguments(cfg: TrainConfig, bf16: bool, has_eval: bool) -> Any:
         # Several processes and no GPU (torchrun / accelerate launch on CPU): DDP over gloo.
         use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
     )
+
+
+def _fsdp_checkpoints() -> bool:
+    return os.environ.get("FSDP_ACTIVATION_CHECKPOINTING", "false").lower() in ("true", "1")
 
 
 def resume_checkpoint(cfg: TrainConfig) -> str | None:

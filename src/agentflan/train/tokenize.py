@@ -241,9 +241,11 @@ def encode(
     *,
     rejects: Rejects | None = None,
     batch_size: int = 256,
+    origin: str | None = None,
 ) -> Encoded:
     """Render, tokenise and label every conversation; rows longer than ``max_length`` keep their start,
-    and rows left with no trained token are dropped (both counted in the stats)."""
+    and rows left with no trained token are dropped (both counted in the stats). ``origin`` (the
+    corpus path) prefixes the location of a conversation the template cannot render."""
     backend = backend_of(tokenizer)
     byte_table = byte_level_lengths(tokenizer)
     stats = EncodeStats()
@@ -256,9 +258,10 @@ def encode(
             try:
                 rendered.append((conv, template.render(conv)))
             except InputError as exc:
+                located = InputError(f"{origin}: {exc.location}", exc.reason, exc.field) if origin else exc
                 if rejects is None:
-                    raise
-                rejects.handle(exc, conv.to_dict())
+                    raise located from None
+                rejects.handle(located, conv.to_dict())
         texts = [r.text for _, r in rendered]
         fast = byte_table is not None and hasattr(backend, "encode_batch_fast")
         encodings = (backend.encode_batch_fast if fast else backend.encode_batch)(texts, add_special_tokens=False)
