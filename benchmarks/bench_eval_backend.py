@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the stub server the tests use
 
 from agentflan.conversation import Message  # noqa: E402
-from agentflan.evaluate.backends import make_backend  # noqa: E402
-from agentflan.evaluate.base import GenerationRequest  # noqa: E402
+from agentflan.generation.backends import make_backend  # noqa: E402
+from agentflan.generation.base import GenerationRequest  # noqa: E402
 from openai_stub import StubServer  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -45,7 +45,7 @@ def runner_rate(url: str, concurrency: int, subjects: str, per_subject: int) -> 
     backend = make_backend("openai", "bench", base_url=url, concurrency=concurrency)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        outcome = run_suite(suite, backend, out, progress=False, html=False)
+        outcome = run_suite(suite, backend, out, progress=False)
         elapsed = time.perf_counter() - start
     return outcome.new / elapsed, outcome.new
 

@@ -73,8 +73,8 @@ def _since(start: Timing) -> Timing:
 
 
 def prep_agentflan(convs: list[Any], tokenizer: Any, max_length: int) -> tuple[Timing, int, float]:
+    from agentflan.generation.templates import get_template
     from agentflan.train.packing import best_fit_decreasing, packing_efficiency
-    from agentflan.train.templates import get_template
     from agentflan.train.tokenize import encode
 
     start = _clock()

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentflan.agent import Agent, AgentConfig, Tool, load_tools, schema_of, tool
 from agentflan.errors import ConfigError
-from agentflan.evaluate.agent import Agent, AgentConfig, Tool, load_tools, schema_of, tool
-from agentflan.evaluate.backends import make_backend
 from agentflan.evaluate.demo_tools import DEMO_TOOLS, calculator, evaluate
+from agentflan.generation.backends import make_backend
 from openai_stub import StubServer
 
 

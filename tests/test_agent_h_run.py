@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agentflan.evaluate.backends import make_backend
 from agentflan.evaluate.registry import make_suite
 from agentflan.evaluate.runner import run_suite
+from agentflan.generation.backends import make_backend
 from conftest import shared_path
 
 
@@ -24,14 +24,14 @@ def test_suites_run_and_resume_on_a_tiny_model(tiny_llama_dir: Path, tmp_path: P
     }
     for name, options in suites.items():
         suite = make_suite(name, **options)
-        outcome = run_suite(suite, backend, tmp_path, progress=False, html=False)
+        outcome = run_suite(suite, backend, tmp_path, progress=False)
         n = len(list(suite.items()))
         assert outcome.new == n and outcome.cached == 0
         rows = [json.loads(line) for line in (tmp_path / name / "results.jsonl").read_text().splitlines()]
         assert len(rows) == n and all(isinstance(r["response"], str) for r in rows)
         summary = json.loads((tmp_path / name / "summary.json").read_text())
         assert summary["suite"] == name and summary["n_items"] == n
-        again = run_suite(make_suite(name, **options), backend, tmp_path, progress=False, html=False)
+        again = run_suite(make_suite(name, **options), backend, tmp_path, progress=False)
         assert again.new == 0 and again.cached == n and again.summary["metrics"] == outcome.summary["metrics"]
     metrics = json.loads((tmp_path / "agent-h" / "summary.json").read_text())["metrics"]
     assert 0.0 <= metrics["H"] <= 100.0 and "tool_need" in metrics

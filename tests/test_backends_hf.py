@@ -10,9 +10,9 @@ import pytest
 
 from agentflan.conversation import Message
 from agentflan.errors import ConfigError
-from agentflan.evaluate.backends import make_backend
-from agentflan.evaluate.backends.hf import HFBackend, HFOptions
-from agentflan.evaluate.base import GenerationRequest, Sampling
+from agentflan.generation.backends import make_backend
+from agentflan.generation.backends.hf import HFBackend, HFOptions
+from agentflan.generation.base import GenerationRequest, Sampling
 
 pytestmark = pytest.mark.slow
 

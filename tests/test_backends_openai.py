@@ -11,10 +11,10 @@ import pytest
 
 from agentflan.conversation import Message, Tool
 from agentflan.errors import ConfigError
-from agentflan.evaluate.backends import BackendError, make_backend
-from agentflan.evaluate.base import GenerationRequest, Sampling
 from agentflan.evaluate.registry import make_suite
 from agentflan.evaluate.runner import run_suite
+from agentflan.generation.backends import BackendError, make_backend
+from agentflan.generation.base import GenerationRequest, Sampling
 from conftest import shared_path
 from openai_stub import StubServer, request_key
 

@@ -12,8 +12,8 @@ import pytest
 
 from agentflan.conversation import Message
 from agentflan.errors import ConfigError
-from agentflan.evaluate.backends import make_backend
-from agentflan.evaluate.base import GenerationRequest, Sampling
+from agentflan.generation.backends import make_backend
+from agentflan.generation.base import GenerationRequest, Sampling
 
 
 def test_missing_vllm_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,6 +20,7 @@ from agentflan.protocols.base import ParseFailure
 from agentflan.recipe.build import build, dry_run, format_plan
 from agentflan.recipe.config import load_recipe
 from agentflan.recipe.negatives import CALL_PROTOCOLS
+from agentflan.report.datacard import write_datacard
 from conftest import ROOT, shared_path
 
 pytestmark = pytest.mark.shared_data
@@ -81,7 +82,7 @@ def test_build_writes_every_split_in_both_formats(built: tuple[Path, dict[str, A
         assert len(flan_rows(out, split)) == info["rows"] == len(native_rows(out, split))
         assert [r["id"] for r in flan_rows(out, split)] == [f"{split}_{i}" for i in range(info["rows"])]
     assert not (out / "_work").exists()
-    assert {p.name for p in out.iterdir()} >= {"manifest.json", "datacard.html", "native"}
+    assert {p.name for p in out.iterdir()} >= {"manifest.json", "native"}
 
 
 def test_every_called_tool_is_in_the_rows_system_prompt(built: tuple[Path, dict[str, Any]]) -> None:
@@ -208,9 +209,10 @@ def test_manifest_records_inputs_counts_and_versions(built: tuple[Path, dict[str
     assert manifest["seed"] == 0
 
 
-def test_datacard_is_self_contained_with_labelled_plots(built: tuple[Path, dict[str, Any]]) -> None:
-    out, _ = built
-    page = (out / "datacard.html").read_text(encoding="utf-8")
+def test_datacard_is_self_contained_with_labelled_plots(built: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    _, manifest = built
+    write_datacard(tmp_path / "datacard.html", manifest)
+    page = (tmp_path / "datacard.html").read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page) and "<script" not in page and "<link" not in page
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     assert len(svgs) == 3
@@ -365,6 +367,7 @@ def test_cli_builds_and_dry_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     printed = capsys.readouterr().out
     assert "built" in printed and "agent_tflan_60p" in printed
     assert json.loads((tmp_path / "b" / "manifest.json").read_text())["seed"] == 3
+    assert (tmp_path / "b" / "datacard.html").is_file()  # the command adds the data card to the build
     assert main(["build", str(RECIPE), "--out", str(tmp_path / "c"), "--source", "nope=x"]) == 2
     assert "no source 'nope'" in capsys.readouterr().err
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from agentflan.conversation import Conversation
-from agentflan.evaluate.base import Backend, GenerationRequest
+from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.recipe.build import build
 from agentflan.recipe.config import load_recipe
 from agentflan.recipe.negatives import contains_tool_call

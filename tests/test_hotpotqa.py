@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentflan.errors import InputError
-from agentflan.evaluate.backends import make_backend
 from agentflan.evaluate.hotpotqa import exact_match, f1_score, normalize_answer, read_questions
 from agentflan.evaluate.localwiki import LocalWiki, Page
 from agentflan.evaluate.registry import make_suite
 from agentflan.evaluate.runner import run_suite
+from agentflan.generation.backends import make_backend
 from conftest import shared_path
 from openai_stub import StubServer
 

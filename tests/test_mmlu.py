@@ -10,11 +10,11 @@ from typing import ClassVar
 import pytest
 
 from agentflan.errors import ConfigError, InputError
-from agentflan.evaluate.backends import make_backend
-from agentflan.evaluate.base import Backend, GenerationRequest
 from agentflan.evaluate.mmlu import extract_choice
 from agentflan.evaluate.registry import make_suite
 from agentflan.evaluate.runner import run_suite
+from agentflan.generation.backends import make_backend
+from agentflan.generation.base import Backend, GenerationRequest
 from conftest import shared_path
 
 

@@ -11,13 +11,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentflan.generation.templates import get_template
 from agentflan.train.packing import (
     PackedCollator,
     PaddingCollator,
     best_fit_decreasing,
     packing_efficiency,
 )
-from agentflan.train.templates import get_template
 from agentflan.train.tokenize import IGNORE_INDEX, NO_CAPABILITY, encode
 from train_rows import fireact
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from agentflan.conversation import Conversation, Message, Tool, ToolCall
-from agentflan.evaluate.base import Backend, GenerationRequest
+from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.protocols import get_protocol
 from agentflan.protocols.base import ParseFailure
 from agentflan.recipe.format_following import CallExample, call_examples, format_following_rows

@@ -11,10 +11,11 @@ import orjson
 import pytest
 
 from agentflan.errors import ConfigError, InputError
-from agentflan.evaluate.base import Backend, GenerationRequest
 from agentflan.evaluate.registry import make_suite
 from agentflan.evaluate.results import read_cache
 from agentflan.evaluate.runner import run_suite
+from agentflan.generation.base import Backend, GenerationRequest
+from agentflan.report.evalpage import write_eval_page
 from conftest import shared_path
 
 
@@ -65,7 +66,7 @@ def test_layout_summary_and_table(tmp_path: Path) -> None:
     gold = [r for r in rows if r["scores"]["correct"]]
     assert summary["metrics"]["accuracy"] == round(100 * len(gold) / 15, 2)
     assert "accuracy" in console.getvalue() and "per_subject.anatomy" in console.getvalue()
-    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    page = write_eval_page(tmp_path).read_text(encoding="utf-8")
     assert "<svg" in page and "mmlu" in page and "correct by subject" in page
 
 

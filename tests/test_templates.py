@@ -10,7 +10,7 @@ import pytest
 
 from agentflan.conversation import Capability, Conversation, Message, Span, Tool
 from agentflan.errors import ConfigError, InputError
-from agentflan.train.templates import CAPABILITY_IDS, get_template, template_names
+from agentflan.generation.templates import CAPABILITY_IDS, get_template, template_names
 from agentflan.train.tokenize import IGNORE_INDEX, encode
 from train_rows import fireact, glaive, release_samples
 
@@ -132,7 +132,7 @@ def test_capability_ids_land_on_their_tokens(llama_tok) -> None:
 @pytest.mark.parametrize("name", ["agentflan", "llama2", "llama3", "chatml"])
 def test_exported_chat_template_renders_the_training_text(name: str, llama_tok) -> None:
     """The tokenizer saved with the model renders byte for byte what training saw (tools included)."""
-    from agentflan.train.templates import message_to_template, tools_to_template
+    from agentflan.generation.templates import message_to_template, tools_to_template
 
     template = get_template(name, llama_tok)
     convs = glaive(8) + release_samples() + fireact(3)

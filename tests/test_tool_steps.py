@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from agentflan.conversation import ToolCall
 from agentflan.errors import ConfigError, InputError
-from agentflan.evaluate.base import EvalItem, GenerationRequest, ItemResult
+from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.similarity import LexicalSimilarity
 from agentflan.evaluate.teval_data import read_teval
 from agentflan.evaluate.tool_steps import make_suite, plan_scores, score_items, summarize_steps
@@ -23,6 +23,7 @@ from agentflan.evaluate.tool_steps_build import (
     read_trajectories,
     tool_succeeded,
 )
+from agentflan.generation.base import GenerationRequest
 from agentflan.jsonutil import dumps
 from agentflan.protocols import get_protocol
 from agentflan.protocols.base import AgentStep

@@ -17,9 +17,9 @@ import pytest
 import torch
 
 from agentflan.conversation import Conversation, Message
+from agentflan.generation.templates import CAPABILITY_NAMES, get_template
 from agentflan.train.config import TrainConfig, load_config
 from agentflan.train.run import run_training
-from agentflan.train.templates import CAPABILITY_NAMES, get_template
 from agentflan.train.trainer import METRICS_COLUMNS
 from conftest import ROOT
 from train_rows import fireact, write_native

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from agentflan.conversation import Conversation, Message
 from agentflan.errors import ConfigError, InputError
+from agentflan.generation.templates import get_template
 from agentflan.train.config import DataSource, TrainConfig, load_config, parse_overrides
 from agentflan.train.data import in_eval, load_source, mix, weighted_rows
-from agentflan.train.templates import get_template
 from agentflan.train.tokenize import (
     IGNORE_INDEX,
     _targets_by_boundaries,

@@ -13,7 +13,7 @@ content is that protocol's rendering and ``tool_calls`` is its parsed view.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -305,7 +305,3 @@ def _schema_problems(tool: Tool, arguments: dict[str, Any]) -> list[str]:
         return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(arguments)]
     except jsonschema.SchemaError as exc:
         return [f"the tool's parameter schema is itself invalid: {exc.message}"]
-
-
-def supervised_messages(conv: Conversation) -> Iterable[Message]:
-    return (m for m in conv.messages if m.trains)

@@ -157,8 +157,10 @@ def load_demo_recipe(trajectories: Path, seed: int, negatives: bool) -> Any:
 
 def build_corpus(recipe: Any, out: Path, progress: bool) -> dict[str, Any]:
     from agentflan.recipe.build import build
+    from agentflan.report.datacard import write_datacard
 
     manifest: dict[str, Any] = build(recipe, out, progress=progress, recipe_path=demo_recipe_path())
+    write_datacard(out / "datacard.html", manifest)
     return manifest
 
 
@@ -228,9 +230,10 @@ def train_model(model: str, files: list[Path], out: Path, options: QuickstartOpt
 
 def evaluate_model(model: Path, out: Path, suites: list[str], heldout: Path, options: QuickstartOptions,
                    s: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    from agentflan.evaluate.backends import make_backend
     from agentflan.evaluate.registry import make_suite
     from agentflan.evaluate.runner import run_suite
+    from agentflan.generation.backends import make_backend
+    from agentflan.report.evalpage import write_eval_page
 
     sources = {
         "agent-h": {"sources": [str(heldout)], "general_questions": [str(demo_file(QUESTIONS))]},
@@ -247,6 +250,7 @@ def evaluate_model(model: Path, out: Path, suites: list[str], heldout: Path, opt
             metrics[name] = outcome.summary.get("metrics") or {}
     finally:
         backend.close()
+    write_eval_page(out)
     return metrics
 
 

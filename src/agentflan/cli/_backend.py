@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from agentflan.evaluate.base import Backend
+from agentflan.generation.base import Backend
 
 # Backend options the CLI exposes (argparse dest == option name); only options the user set are
 # passed, so each backend keeps its defaults and rejects options that do not apply to it (naming them).
@@ -38,7 +38,7 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
 
 
 def backend_from_args(args: argparse.Namespace) -> Backend:
-    from agentflan.evaluate.backends import make_backend
+    from agentflan.generation.backends import make_backend
 
     options: dict[str, Any] = {}
     for name in _OPTIONS:

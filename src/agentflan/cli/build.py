@@ -79,6 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 def run(args: argparse.Namespace) -> int:
     from agentflan.recipe.build import build, dry_run, format_plan
     from agentflan.recipe.config import load_recipe
+    from agentflan.report.datacard import write_datacard
 
     overrides = {}
     for item in args.source:
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     start = time.perf_counter()
     manifest = build(recipe, args.out, workers=workers, on_error=args.on_error, progress=progress, recipe_path=args.recipe)
+    write_datacard(args.out / "datacard.html", manifest)
     elapsed = time.perf_counter() - start
     width = max(len(n) for n in manifest["splits"])
     for name, split in manifest["splits"].items():

@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import TextIO
 
+from agentflan.agent import Agent, AgentConfig, Episode, StepRecord, Tool, load_tools
 from agentflan.cli._backend import add_backend_options, backend_from_args
 from agentflan.conversation import Message
-from agentflan.evaluate.agent import Agent, AgentConfig, Episode, StepRecord, Tool, load_tools
-from agentflan.evaluate.base import GenerationRequest
+from agentflan.generation.base import GenerationRequest
 from agentflan.jsonutil import dumps
 
 DEMO_TOOLS = "agentflan.evaluate.demo_tools:DEMO_TOOLS"
@@ -21,7 +21,7 @@ the tools and feeds their results back until the model gives a final answer. Eac
 shown as it happens. With --no-tools it is a plain chat.
 
 A tool is any Python callable with type hints (its docstring is the description), or an
-agentflan.evaluate.agent.Tool, or a list of them: --tools mypkg.tools:search.
+agentflan.agent.Tool, or a list of them: --tools mypkg.tools:search.
 
 commands while chatting: /reset (forget the conversation), /tools (list tools), /exit (or Ctrl-D)
 

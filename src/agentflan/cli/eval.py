@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         return _build_agent_h(args)
     from agentflan.evaluate.registry import make_suite
     from agentflan.evaluate.runner import run_suite
+    from agentflan.report.evalpage import write_eval_page
 
     suite = make_suite(args.suite, **suite_options(args))
     backend = backend_from_args(args)
@@ -181,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         backend.close()
-    print(f"{outcome.new} scored now, {outcome.cached} from the cache; results in {outcome.directory}, page {args.out / 'index.html'}")
+    page = write_eval_page(args.out)
+    print(f"{outcome.new} scored now, {outcome.cached} from the cache; results in {outcome.directory}, page {page}")
     return 0
 
 

@@ -60,7 +60,6 @@ KIND_NO_TOOLS = "tool_query/no_tools"
 KIND_UNRELATED = "tool_query/unrelated_tools"
 KIND_GENERAL = "general/with_tools"
 KIND_TOOL_NEED = "tool_need"
-PROMPTS = ("react", "general")
 #: Protocols whose format instruction lists the offered tools (FireAct's tools are fixed).
 TOOL_LISTING_PROTOCOLS = ("react", "json", "json-goal")
 

@@ -1,8 +1,7 @@
-"""The evaluation contract: backends generate, suites build items and score responses.
+"""The evaluation contract: suites build items and score responses.
 
-A :class:`Backend` turns batches of chat requests into texts (a local transformers model,
-an OpenAI-compatible server, vLLM). A :class:`Suite` yields :class:`EvalItem` objects, turns
-one item plus a backend into a scored result (single-turn suites generate once; agent
+A :class:`Suite` yields :class:`EvalItem` objects, turns one item plus a backend
+(:mod:`agentflan.generation`) into a scored result (single-turn suites generate once; agent
 suites such as HotpotQA loop), and summarises results. The runner owns caching and resume.
 """
 
@@ -14,49 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from agentflan.conversation import Message, Tool
-
-
-@dataclass(slots=True)
-class Sampling:
-    """Decoding settings; greedy by default so evaluation is reproducible."""
-
-    max_new_tokens: int = 512
-    temperature: float = 0.0
-    top_p: float = 1.0
-    stop: list[str] = field(default_factory=list)
-    seed: int = 0
-
-
-@dataclass(slots=True)
-class GenerationRequest:
-    messages: list[Message]
-    tools: list[Tool] = field(default_factory=list)
-    sampling: Sampling = field(default_factory=Sampling)
-
-
-class Backend(ABC):
-    """Something that answers chat requests; ``generate`` is batched and keeps the order."""
-
-    name: ClassVar[str]
-    #: The model as the user named it (a path, a hub id, a server's model name); goes into summaries.
-    model: str = ""
-
-    @abstractmethod
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
-        """One completion text per request, in order."""
-
-    @property
-    def batch_size(self) -> int:
-        """How many requests the runner should hand over per call (enough to keep the backend busy)."""
-        return 8
-
-    def describe(self) -> dict[str, Any]:
-        """The backend's identity and options for summaries and resume checks; never holds secrets."""
-        return {"backend": self.name, "model": self.model}
-
-    def close(self) -> None:
-        """Release connections or GPU memory (nothing to release by default)."""
-        return None
+from agentflan.generation.base import Backend, GenerationRequest, Sampling
 
 
 @dataclass(slots=True)

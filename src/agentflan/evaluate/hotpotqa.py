@@ -20,13 +20,14 @@ from typing import Any, ClassVar
 
 import yaml
 
+from agentflan.agent import Agent, AgentConfig, Tool, system_prompt
 from agentflan.conversation import Message, ToolCall
 from agentflan.errors import ConfigError, InputError, Location
-from agentflan.evaluate.agent import Agent, AgentConfig, Tool, system_prompt
-from agentflan.evaluate.base import Backend, EvalItem, ItemResult, Suite
+from agentflan.evaluate.base import EvalItem, ItemResult, Suite
 from agentflan.evaluate.datafiles import load_yaml
 from agentflan.evaluate.localwiki import LocalWiki, Page
 from agentflan.evaluate.registry import suite_options
+from agentflan.generation.base import Backend
 from agentflan.io import iter_records
 from agentflan.protocols.base import AgentStep, get_protocol
 

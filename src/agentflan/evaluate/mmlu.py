@@ -21,9 +21,10 @@ from typing import Any, ClassVar
 
 from agentflan.conversation import Message
 from agentflan.errors import ConfigError, InputError, Location
-from agentflan.evaluate.base import EvalItem, ItemResult, Sampling, Suite
+from agentflan.evaluate.base import EvalItem, ItemResult, Suite
 from agentflan.evaluate.datafiles import load_yaml
 from agentflan.evaluate.registry import split_specs, suite_options
+from agentflan.generation.base import Sampling
 
 LETTERS = ("A", "B", "C", "D")
 

@@ -14,7 +14,8 @@ from functools import cached_property
 from typing import Any
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.base import EvalItem, Sampling, Suite
+from agentflan.evaluate.base import EvalItem, Suite
+from agentflan.generation.base import Sampling
 
 SUITES: dict[str, str] = {
     "agent-h": "agentflan.evaluate.agent_h:make_suite",
@@ -23,10 +24,6 @@ SUITES: dict[str, str] = {
     "hotpotqa": "agentflan.evaluate.hotpotqa:make_suite",
     "mmlu": "agentflan.evaluate.mmlu:make_suite",
 }
-
-
-def suite_names() -> list[str]:
-    return list(SUITES)
 
 
 def make_suite(name: str, **options: Any) -> Suite:

@@ -2,8 +2,8 @@
 
 Layout: ``OUT/<suite>/results.jsonl`` (one ItemResult per line, appended and fsynced per
 batch), ``OUT/<suite>/run.json`` (what produced them: suite and backend descriptions, item
-ids), ``OUT/<suite>/summary.json`` and ``OUT/index.html``. Re-running the same command skips
-every item already in the cache; a folder holding another model's or setting's results is
+ids) and ``OUT/<suite>/summary.json``; the ``eval`` command then writes ``OUT/index.html``
+(:mod:`agentflan.report`). Re-running the same command skips every item already in the cache; a folder holding another model's or setting's results is
 refused rather than silently mixed.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import orjson
 
 from agentflan.errors import AgentflanError, ConfigError
-from agentflan.evaluate.base import Backend, EvalItem, ItemResult, Suite
+from agentflan.evaluate.base import EvalItem, ItemResult, Suite
 from agentflan.evaluate.results import (
     RESULTS_FILE,
     RUN_FILE,
@@ -28,9 +28,9 @@ from agentflan.evaluate.results import (
     read_cache,
     repair,
     versions,
-    write_html,
     write_summary,
 )
+from agentflan.generation.base import Backend
 from agentflan.io import write_json
 
 # Backend options that change speed, not answers: a resume may change them freely.
@@ -59,7 +59,6 @@ def run_suite(
     fresh: bool = False,
     progress: bool = True,
     console: TextIO | None = None,
-    html: bool = True,
 ) -> RunOutcome:
     """Score every item not yet in ``OUT/<suite>/results.jsonl``, then summarise all of them.
 
@@ -108,8 +107,6 @@ def run_suite(
         "versions": versions(),
     }
     write_summary(directory / SUMMARY_FILE, summary)
-    if html:
-        write_html(Path(out_dir))
     if console is not None:
         console.write(format_table(summary))
         console.flush()

@@ -40,7 +40,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.base import Backend, EvalItem, ItemResult
+from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.response_calls import ANSWER_ACTIONS, json_objects, real_calls, step_of
 from agentflan.evaluate.similarity import Similarity, get_similarity, tokens
@@ -53,6 +53,7 @@ from agentflan.evaluate.tool_steps_build import (
     read_trajectories,
 )
 from agentflan.evaluate.toolneed import args_match
+from agentflan.generation.base import Backend
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentStep, get_protocol
 

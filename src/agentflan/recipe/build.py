@@ -1,4 +1,4 @@
-"""``agentflan build``: a recipe -> one file per split, ``manifest.json`` and ``datacard.html``.
+"""``agentflan build``: a recipe -> one file per split and ``manifest.json`` (the command then adds the data card).
 
 Three passes, all streaming:
 
@@ -9,7 +9,8 @@ Three passes, all streaming:
    seeded pass) and written by the writers in every requested format; the sampled
    candidates become the format-following and negative rows;
 3. *report*: the manifest (inputs with sha256, counts per split and source, supervised tokens
-   per capability before/after balancing, seeds, versions) and the data card.
+   per capability before/after balancing, seeds, versions), from which :mod:`agentflan.report`
+   draws the data card once the build has returned.
 
 Everything lands in a temp folder that replaces ``out`` only when the build succeeded.
 Same inputs + seed give byte-identical outputs for any number of workers.
@@ -53,7 +54,7 @@ from agentflan.recipe.tags import CapabilityStats
 from agentflan.recipe.tokens import TokenCounter, make_counter
 
 if TYPE_CHECKING:
-    from agentflan.evaluate.base import Backend
+    from agentflan.generation.base import Backend
 
 #: up to this many input files are listed one by one in the manifest; beyond, a digest of the list
 LIST_FILES = 200
@@ -248,9 +249,6 @@ def build(
         _merge_rejects(collected, work, staging)
         manifest = _manifest(recipe, recipe_path, phrasings, counter_name, collected, reports, OnError(on_error))
         write_json(staging / "manifest.json", manifest)
-        from agentflan.recipe.datacard import write_datacard
-
-        write_datacard(staging / "datacard.html", manifest)
         shutil.rmtree(work, ignore_errors=True)
     return manifest
 
@@ -371,7 +369,7 @@ class _Merger:
         generator, owned = self._generator(split)
         sampling = None
         if split.generator is not None or generator is not None:
-            from agentflan.evaluate.base import Sampling
+            from agentflan.generation.base import Sampling
 
             cfg = split.generator
             sampling = Sampling(max_new_tokens=cfg.max_new_tokens if cfg else 512, temperature=cfg.temperature if cfg else 0.0, seed=seed)
@@ -415,7 +413,7 @@ class _Merger:
             return self.generator, False
         if split.generator is None:
             return None, False
-        from agentflan.evaluate.backends import make_backend
+        from agentflan.generation.backends import make_backend
 
         cfg = split.generator
         return make_backend(cfg.backend, cfg.model, **cfg.options), True

@@ -26,7 +26,7 @@ from agentflan.recipe.tags import whole_turn
 from agentflan.recipe.trajectory import Event
 
 if TYPE_CHECKING:
-    from agentflan.evaluate.base import Backend, Sampling
+    from agentflan.generation.base import Backend, Sampling
 
 NO_TOOLS = "no_tools"
 CHAT_WITH_TOOLS = "chat_with_tools"
@@ -189,7 +189,7 @@ def negatives(
 
 
 def _generate(rows: list[_Pending], generator: Backend, sampling: Sampling | None) -> list[str | None]:
-    from agentflan.evaluate.base import GenerationRequest, Sampling
+    from agentflan.generation.base import GenerationRequest, Sampling
 
     requests = [
         GenerationRequest(

@@ -51,10 +51,6 @@ def whole_turn(text: str, capability: Capability, **kwargs: object) -> Message:
     return Message(role="assistant", content=text, spans=[Span(0, len(text), capability)], **kwargs)  # type: ignore[arg-type]
 
 
-def supervised(message: Message, span: Span) -> bool:
-    return message.trains and span.loss is not False
-
-
 def iter_spans(conv: Conversation) -> Iterator[tuple[Message, Span]]:
     """Every span of every assistant turn that trains, in order."""
     for m in conv.messages:

@@ -27,6 +27,7 @@ from agentflan.io import atomic_open
 from agentflan.jsonutil import dumps
 from agentflan.report import plots
 from agentflan.report.collect import BuildOutput, Collected, EvalOutput, SuiteOutput, TrainOutput, collect
+from agentflan.report.evalpage import item_charts
 
 LOSS_UNIT = "loss (nats per supervised token)"
 STEP_UNIT = "step (optimizer steps)"
@@ -260,8 +261,6 @@ def _train_summary(train: TrainOutput) -> list[list[str]]:
 
 
 def eval_block(ev: EvalOutput, plot: _Plotter) -> Block:
-    from agentflan.evaluate.results import item_charts
-
     block = Block(heading=f"Evaluation: {ev.label}", path=str(ev.path))
     for s in ev.suites:
         summary = s.summary

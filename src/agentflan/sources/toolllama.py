@@ -11,40 +11,17 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from agentflan.conversation import Conversation, Message, Tool
 from agentflan.errors import InputError, Location
+from agentflan.formats.toolllama import ROLE_OF, toolllama_text
 from agentflan.sources._fields import get_text, iter_objects, open_record, parse_tools
 from agentflan.sources._protocol import attach_protocol
 from agentflan.sources.base import SourceFormat, register
 
 SOURCE = "toolbench"
 PROTOCOL = "react"
-ROLE_OF = {"system": "system", "user": "user", "assistant": "assistant", "function": "tool"}
-FROM_OF = {"system": "system", "user": "user", "assistant": "assistant", "tool": "function"}
-
-
-@dataclass(frozen=True, slots=True)
-class ToolLlamaText:
-    """The fixed strings of the format (``data/formats/toolllama.yaml``)."""
-
-    format_hint_anchor: str
-    format_hint: str
-    api_list_prefix: str
-    assistant_step: str
-    finish_name: str
-
-
-@cache
-def toolllama_text() -> ToolLlamaText:
-    text = resources.files("agentflan").joinpath("data/formats/toolllama.yaml").read_text(encoding="utf-8")
-    return ToolLlamaText(**yaml.safe_load(text))
 
 
 def split_system(value: str, loc: Location, field: str) -> tuple[str, list[Tool]]:

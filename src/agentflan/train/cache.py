@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from agentflan.generation.templates import Template
 from agentflan.io import atomic_dir, expand_paths
-from agentflan.train.templates import Template
 from agentflan.train.tokenize import Encoded, EncodeStats, backend_of
 
 CACHE_VERSION = 1

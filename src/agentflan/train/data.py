@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from agentflan.batch import OnError, Rejects
+from agentflan.generation.templates import Template
 from agentflan.train.cache import (
     cache_key,
     cache_path,
@@ -28,7 +29,6 @@ from agentflan.train.cache import (
     tokenizer_fingerprint,
 )
 from agentflan.train.config import DataSource
-from agentflan.train.templates import Template
 from agentflan.train.tokenize import Encoded, encode
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from agentflan.generation.templates import Template
 from agentflan.io import atomic_dir
-from agentflan.train.templates import Template
 
 TEMPLATE_FILE = "agentflan_template.json"
 

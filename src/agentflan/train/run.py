@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError
+from agentflan.generation.templates import Template, get_template
 from agentflan.io import write_json
 from agentflan.train.config import DataSource, TrainConfig
 from agentflan.train.data import SourceLoad, load_source, mix
 from agentflan.train.export import merge_adapter, promote, with_template, write_model_files
 from agentflan.train.packing import BinDataset, PackedCollator, PaddingCollator, make_dataset
-from agentflan.train.templates import Template, get_template
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Conversations -> token ids, labels and per-token capability ids.
 
-Each conversation is rendered by its template (:mod:`agentflan.train.templates`) and the whole text
+Each conversation is rendered by its template (:mod:`agentflan.generation.templates`) and the whole text
 is tokenised at once, as it will be at inference, with the offset mapping. A token carries loss
 when the last character it covers is supervised: a token that joins template text to the start of
 a reply (SentencePiece's ``▁word``) is trained, and a token that joins the end marker to the next
@@ -23,7 +23,7 @@ import numpy as np
 from agentflan.batch import Rejects
 from agentflan.conversation import Conversation
 from agentflan.errors import ConfigError, InputError
-from agentflan.train.templates import CAPABILITY_NAMES, UNTAGGED, RenderedConversation, Template
+from agentflan.generation.templates import CAPABILITY_NAMES, UNTAGGED, RenderedConversation, Template
 
 IGNORE_INDEX = -100
 NO_CAPABILITY = -1

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from agentflan.generation.templates import CAPABILITY_NAMES, UNTAGGED
 from agentflan.io import atomic_open
-from agentflan.train.templates import CAPABILITY_NAMES, UNTAGGED
 from agentflan.train.tokenize import IGNORE_INDEX
 
 METRICS_COLUMNS: tuple[str, ...] = (

@@ -20,8 +20,8 @@ import operator
 from typing import Any
 
 from agentflan.conversation import Conversation, Message, Tool
+from agentflan.formats.toolllama import FROM_OF, toolllama_text
 from agentflan.jsonutil import dumps
-from agentflan.sources.toolllama import FROM_OF, toolllama_text
 from agentflan.writers.base import RecordWriter, conversation_error, register
 
 

@@ -17,14 +17,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.backends import (
-    BackendError,
-    cut_at_stop,
-    load_template,
-    render_prompt,
-    template_stops,
-)
-from agentflan.evaluate.base import Backend, GenerationRequest, Sampling
+from agentflan.generation.backends import BackendError, load_template, render_prompt
+from agentflan.generation.base import Backend, GenerationRequest, Sampling
+from agentflan.generation.stops import cut_at_stop, template_stops
 
 log = logging.getLogger(__name__)
 

@@ -13,112 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
-import inspect
-import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, Literal
 
-from agentflan import conversation
+from agentflan.agent.tools import Tool
 from agentflan.conversation import Message, ToolCall
-from agentflan.errors import ConfigError
-from agentflan.evaluate.base import Backend, GenerationRequest, Sampling
-from agentflan.evaluate.datafiles import load_yaml
+from agentflan.generation.base import Backend, GenerationRequest, Sampling
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentProtocol, AgentStep, FailureKind, ParseFailure, get_protocol
-
-_JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
-
-
-@dataclass(slots=True)
-class Tool:
-    """A callable the agent may use: ``fn(**arguments)`` with arguments checked against ``parameters``."""
-
-    name: str
-    fn: Callable[..., Any]
-    description: str = ""
-    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
-
-    @property
-    def spec(self) -> conversation.Tool:
-        """The tool as the conversation model and the protocols describe it."""
-        return conversation.Tool(self.name, self.description, self.parameters)
-
-    @classmethod
-    def from_function(
-        cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
-        parameters: dict[str, Any] | None = None,
-    ) -> Tool:
-        """A tool from a typed function: the schema from its signature, the description from its docstring."""
-        doc = inspect.getdoc(fn) or ""
-        return cls(
-            name=name or fn.__name__,
-            fn=fn,
-            description=description if description is not None else doc.split("\n\n", 1)[0].replace("\n", " "),
-            parameters=parameters if parameters is not None else schema_of(fn),
-        )
-
-    def check(self, arguments: dict[str, Any]) -> list[str]:
-        """Where the arguments break the schema (empty when they fit)."""
-        import jsonschema
-
-        schema = {k: v for k, v in self.parameters.items() if k != "optional"}
-        schema.setdefault("type", "object")
-        return [
-            f"{'/'.join(map(str, e.absolute_path)) or 'arguments'}: {e.message}"
-            for e in jsonschema.Draft202012Validator(schema).iter_errors(arguments)
-        ]
-
-
-def tool(
-    fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None,
-    parameters: dict[str, Any] | None = None,
-) -> Any:
-    """Decorator: ``@tool`` or ``@tool(name=..., description=...)`` turns a function into a :class:`Tool`."""
-    if fn is None:
-        return functools.partial(tool, name=name, description=description, parameters=parameters)
-    return Tool.from_function(fn, name=name, description=description, parameters=parameters)
-
-
-def schema_of(fn: Callable[..., Any]) -> dict[str, Any]:
-    """A JSON Schema object for a function's keyword parameters (types from its annotations)."""
-    hints = typing.get_type_hints(fn)
-    props: dict[str, Any] = {}
-    required = []
-    for p in inspect.signature(fn).parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
-        hint = typing.get_origin(hints.get(p.name)) or hints.get(p.name)
-        props[p.name] = {"type": _JSON_TYPES[hint]} if hint in _JSON_TYPES else {}
-        if p.default is p.empty:
-            required.append(p.name)
-    schema: dict[str, Any] = {"type": "object", "properties": props}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def load_tools(spec: str) -> list[Tool]:
-    """Tools named ``module:attribute``: a :class:`Tool`, a plain function, or a list of either."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigError(f"--tools takes module:callable, got {spec!r}")
-    try:
-        value = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot load tool {spec!r}: {exc}") from None
-    values = value if isinstance(value, (list, tuple)) else [value]
-    tools = []
-    for v in values:
-        if isinstance(v, Tool):
-            tools.append(v)
-        elif callable(v):
-            tools.append(Tool.from_function(v))
-        else:
-            raise ConfigError(f"{spec!r} is neither a tool nor a callable (got {type(v).__name__})")
-    return tools
-
 
 # --------------------------------------------------------------------------- episodes
 
@@ -200,7 +104,7 @@ class Agent:
         self.config = config or AgentConfig()
         self.protocol: AgentProtocol = get_protocol(self.config.protocol)
         self.tools = {t.name: t for t in tools}
-        self.replies: dict[str, str] = dict(load_yaml("agent.yaml"))
+        self.replies: dict[str, str] = dict(_replies())
 
     # ------------------------------------------------------------------ prompts
 
@@ -340,6 +244,16 @@ class Agent:
         else:
             episode.messages.append(Message("user", self.protocol.render_observation(text)))
         return record
+
+
+@functools.cache
+def _replies() -> dict[str, str]:
+    """What the runtime says back to the model when a step goes wrong (``data/agent/replies.yaml``)."""
+    import yaml
+
+    text = resources.files("agentflan").joinpath("data/agent/replies.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, str] = yaml.safe_load(text)
+    return loaded
 
 
 def _is_plain(failure: ParseFailure) -> bool:

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.backends import cut_at_stop, load_template, render_prompt, template_stops
-from agentflan.evaluate.base import Backend, GenerationRequest
+from agentflan.generation.backends import load_template, render_prompt
+from agentflan.generation.base import Backend, GenerationRequest
+from agentflan.generation.stops import cut_at_stop, template_stops
 
 
 @dataclass(slots=True)

@@ -17,14 +17,14 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.backends import (
+from agentflan.generation.backends import (
     BackendError,
-    cut_at_stop,
     to_chat_dicts,
     tool_calls_as_text,
     tool_dicts,
 )
-from agentflan.evaluate.base import Backend, GenerationRequest
+from agentflan.generation.base import Backend, GenerationRequest
+from agentflan.generation.stops import cut_at_stop
 from agentflan.jsonutil import loads_object
 
 # Local servers (vLLM, llama.cpp, TGI) accept any key; the client insists on having one.

@@ -14,23 +14,19 @@ from typing import Any, Literal
 
 from agentflan.conversation import Message, Tool
 from agentflan.errors import AgentflanError, ConfigError
-from agentflan.evaluate.base import Backend, GenerationRequest
+from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.jsonutil import dumps
 
 # name -> "module:class"; the class takes (model, options) and has an ``Options`` dataclass.
 BACKENDS: dict[str, str] = {
-    "hf": "agentflan.evaluate.backends.hf:HFBackend",
-    "openai": "agentflan.evaluate.backends.openai_backend:OpenAIBackend",
-    "vllm": "agentflan.evaluate.backends.vllm:VLLMBackend",
+    "hf": "agentflan.generation.backends.hf:HFBackend",
+    "openai": "agentflan.generation.backends.openai_backend:OpenAIBackend",
+    "vllm": "agentflan.generation.backends.vllm:VLLMBackend",
 }
 
 
 class BackendError(AgentflanError):
     """A backend could not answer (server unreachable after retries, model failed to load...)."""
-
-
-def backend_names() -> list[str]:
-    return list(BACKENDS)
 
 
 def backend_class(name: str) -> Any:
@@ -100,31 +96,14 @@ def tool_calls_as_text(calls: Iterable[tuple[str, Any]]) -> str:
     return "\n".join(dumps({"name": name, "arguments": arguments}) for name, arguments in calls)
 
 
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """The text before the earliest stop sequence (servers and ``generate`` may keep it or run past it)."""
-    cut = len(text)
-    for s in stop:
-        if s:
-            i = text.find(s)
-            if i != -1:
-                cut = min(cut, i)
-    return text[:cut]
-
-
 def load_template(name: str, tokenizer: Any) -> Any:
-    """An agentflan chat template by name (``agentflan.train.templates``), bound to the tokenizer's special tokens."""
-    from agentflan.train.templates import get_template
+    """An agentflan chat template by name (``agentflan.generation.templates``), bound to the tokenizer's special tokens."""
+    from agentflan.generation.templates import get_template
 
     try:
         return get_template(name, tokenizer)
     except KeyError as exc:
         raise ConfigError(str(exc.args[0] if exc.args else exc)) from None
-
-
-def template_stops(template: Any, stop: Sequence[str]) -> list[str]:
-    """A request's stop sequences plus the template's end-of-turn text (which may be no special token)."""
-    extra = [s for s in (getattr(template, "stop", ()) or ()) if s and s not in stop]
-    return [*stop, *extra]
 
 
 def render_prompt(tokenizer: Any, template: Any, request: GenerationRequest, *, native_tools: bool, model: str) -> str:
