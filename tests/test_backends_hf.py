@@ -30,6 +30,20 @@ def lively(tiny_llama_dir: Path) -> Any:
     return backend
 
 
+def _greedy_by_hand(backend: Any, prompt: str, max_new_tokens: int) -> str:
+    """What plain ``model.generate`` writes after ``prompt``, cut at the backend's stop strings."""
+    import torch
+
+    from agentflan.generation.stops import cut_at_stop, template_stops
+
+    ids = backend.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        out = backend.lm.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=backend.tokenizer.pad_token_id)
+    text = backend.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+    stops = template_stops(backend._template, []) if backend._template is not None else []
+    return str(cut_at_stop(text, stops))
+
+
 def _requests(n: int, sampling: Sampling | None = None) -> list[GenerationRequest]:
     texts = ["Thought: search", "Which magazine was started first, Arthur's Magazine or First for Women?", "hi", "Action: lookup[born] " * 6]
     return [GenerationRequest([Message("user", texts[i % len(texts)] + f" #{i}")], sampling=sampling or Sampling(max_new_tokens=12)) for i in range(n)]
@@ -68,7 +82,8 @@ def test_agentflan_templates_and_the_tokenizers_own(tiny_llama_dir: Path) -> Non
     tuned = HFBackend(str(tiny_llama_dir), HFOptions(device="cpu", template="agentflan"))
     prompt = tuned.render(GenerationRequest(messages))
     assert prompt.endswith("<|Assistant|>\u0d46") and "hello" in prompt
-    assert tuned.generate([GenerationRequest(messages, sampling=Sampling(max_new_tokens=4))])[0] is not None
+    [text] = tuned.generate([GenerationRequest(messages, sampling=Sampling(max_new_tokens=4))])
+    assert text == _greedy_by_hand(tuned, prompt, 4)
     with pytest.raises(ConfigError, match="unknown template"):
         make_backend("hf", str(tiny_llama_dir), device="cpu", template="nope")
 
@@ -80,14 +95,24 @@ def test_a_tokenizer_without_a_chat_template_needs_template(tmp_path: Path, tiny
     backend = make_backend("hf", str(bare), device="cpu")
     with pytest.raises(ConfigError, match="has no chat_template; name one with --template"):
         backend.generate(_requests(1))
-    assert make_backend("hf", str(bare), device="cpu", template="chatml").generate(_requests(1))[0] is not None
+    chatml = make_backend("hf", str(bare), device="cpu", template="chatml")
+    [request] = _requests(1)
+    prompt = chatml.render(request)  # type: ignore[attr-defined]
+    assert prompt.startswith("<|im_start|>user\nThought: search #0<|im_end|>") and prompt.endswith("<|im_start|>assistant\n")
+    assert chatml.generate([request]) == [_greedy_by_hand(chatml, prompt, 12)]
 
 
 def test_long_prompts_keep_their_tail(tiny_llama_dir: Path) -> None:
     backend = HFBackend(str(tiny_llama_dir), HFOptions(device="cpu", max_length=48))
-    long = GenerationRequest([Message("user", "Observation: a long page. " * 40)], sampling=Sampling(max_new_tokens=8))
-    assert backend.generate([long])[0] is not None
+    long = GenerationRequest([Message("user", "Observation: a long page. " * 39 + "The tail says Paris.")], sampling=Sampling(max_new_tokens=8))
+    full = backend.tokenizer(backend.render(long), add_special_tokens=False)["input_ids"]
+    tail = full[-(48 - 8) :]
+    assert len(full) > len(tail)
+    assert backend.tokenizer.decode(tail).endswith(backend.render(long)[-20:])  # the prompt's end, where the reply begins
+    [text] = backend.generate([long])
     assert backend.truncated == 1
+    assert backend._fit(backend.render(long), 8) == tail
+    assert text == backend._generate_ids([tail], long.sampling)[0]  # generated from the kept tail, not the head
 
 
 def test_a_lora_adapter_folder_loads_on_its_base(tmp_path: Path, tiny_llama_dir: Path) -> None:

@@ -1,6 +1,7 @@
 """The report in a real headless browser (Debian's chromium driven by Playwright): it renders
 without console errors, page errors or network requests, and a screenshot is kept as a test
-artifact (``test-artifacts/report.png``).
+artifact: ``report.png`` in ``$AGENTFLAN_TEST_ARTIFACTS`` when set (CI keeps that folder), else in
+pytest's temporary folder — never in the repository.
 
 Chromium is installed with apt when absent and possible (root, apt-get); otherwise the test
 skips with the reason, except under CI=true, where it fails.
@@ -19,14 +20,17 @@ import pytest
 
 from agentflan.io import atomic_path
 from agentflan.report.html import write_report
-from conftest import ROOT
 from quickstart_run import shared_quickstart
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
-ARTIFACT = ROOT / "test-artifacts" / "report.png"
+
+
+def _artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = os.environ.get("AGENTFLAN_TEST_ARTIFACTS")
+    return (Path(folder) if folder else tmp_path_factory.getbasetemp() / "artifacts") / "report.png"
 
 
 def _unavailable(reason: str) -> None:
@@ -103,9 +107,11 @@ def test_report_renders_without_console_errors(browser: Any, tmp_path_factory: p
         assert svgs.count() >= 12
         box = svgs.first.bounding_box()
         assert box is not None and box["width"] > 200 and box["height"] > 100  # the plots are laid out, not collapsed
-        with atomic_path(ARTIFACT) as tmp:
+        artifact = _artifact(tmp_path_factory)
+        artifact.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(artifact) as tmp:
             page.screenshot(path=str(tmp), type="png", full_page=True)
     finally:
         page.close()
     assert not problems, problems
-    assert ARTIFACT.stat().st_size > 50_000
+    assert artifact.stat().st_size > 50_000
