@@ -70,6 +70,9 @@ class TrainConfig(_Strict):
     gradient_checkpointing: bool = False
     bf16: Literal["auto"] | bool = "auto"
     attn_implementation: str = "sdpa"
+    #: Supervised positions whose logits are computed at once (0: the model's full logits). Chunks keep
+    #: peak memory flat for long trajectories and large vocabularies; losses and gradients are the same.
+    loss_chunk_tokens: int = Field(default=4096, ge=0)
     seed: int = 42
 
     output_dir: str = "out/train"

@@ -181,6 +181,7 @@ def training_arguments(cfg: TrainConfig, bf16: bool, has_eval: bool) -> Any:
         report_to=["wandb"] if cfg.wandb else [],
         remove_unused_columns=False,
         label_names=["labels"],
+        prediction_loss_only=True,  # evaluation reports losses; with chunked losses there are no full logits
         dataloader_num_workers=cfg.dataloader_num_workers,
         include_num_input_tokens_seen="all" if cfg.packing else "non_padding",
         ddp_find_unused_parameters=False,
@@ -258,6 +259,7 @@ def run_training(
         train_dataset=data.train,
         eval_dataset=data.eval,
         processing_class=tokenizer,
+        loss_chunk_tokens=cfg.loss_chunk_tokens,
         callbacks=[MetricsCsvCallback(out / "metrics.csv"), tensorboard, ConsoleLogCallback(speak), *callbacks],
     )
     trainer.remove_callback(PrinterCallback)

@@ -6,6 +6,9 @@ the corpus' spans; ``untagged`` otherwise). The loss is computed once per batch 
 logits, token by token; its sum over each capability's tokens is accumulated beside the usual loss,
 and every log line (training and evaluation) carries ``loss_<capability>``: the mean loss over that
 capability's tokens since the last line, summed over all processes. No second forward pass.
+
+The output head runs only on supervised positions, in chunks (``train.loss``), so long agent
+trajectories with large vocabularies never hold their full logits.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from accelerate.utils import DistributedType
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from agentflan.generation.templates import CAPABILITY_NAMES, UNTAGGED
 from agentflan.io import atomic_open
+from agentflan.train.loss import chunkable_head, chunked_token_losses, hidden_states_as_logits
 from agentflan.train.tokenize import IGNORE_INDEX
 
 METRICS_COLUMNS: tuple[str, ...] = (
@@ -68,12 +73,18 @@ class AgentflanTrainer(Trainer):
     Batches carry ``capability`` (one id per token) beside ``input_ids``/``labels``; it is taken out
     before the forward pass. The loss is the sum of token losses over the number of supervised tokens
     in the whole (accumulated, all-process) batch, as transformers computes it for causal LMs.
+
+    ``loss_chunk_tokens`` > 0 computes the head and the loss on supervised positions only, that many
+    at a time; 0, a sharded model (FSDP, DeepSpeed: their head weights exist only inside forward) or
+    a model that post-processes its logits falls back to the full logits.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, loss_chunk_tokens: int = 0, **kwargs: Any) -> None:
         kwargs["compute_loss_func"] = self._token_loss
         super().__init__(*args, **kwargs)
+        self.loss_chunk_tokens = loss_chunk_tokens
         self._capability: torch.Tensor | None = None
+        self._head: torch.nn.Module | None = None
         self._meters = {"train": _CapabilityMeter(), "eval": _CapabilityMeter()}
 
     def compute_loss(
@@ -85,15 +96,26 @@ class AgentflanTrainer(Trainer):
     ) -> Any:
         self._capability = inputs.pop("capability", None)
         inputs["use_cache"] = False  # a cache object would switch off packed-sequence masking
-        return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        unwrapped = self.accelerator.unwrap_model(model)
+        self._head = chunkable_head(unwrapped) if self._may_chunk() else None
+        if self._head is None:
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        with hidden_states_as_logits(unwrapped, self._head):
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+    def _may_chunk(self) -> bool:
+        sharded = self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        return self.loss_chunk_tokens > 0 and not sharded
 
     def _token_loss(self, outputs: Any, labels: torch.Tensor, num_items_in_batch: torch.Tensor | int | None = None) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
         targets = labels[:, 1:].reshape(-1)
-        token_losses = F.cross_entropy(
-            logits[:, :-1].reshape(-1, logits.shape[-1]).float(), targets, ignore_index=IGNORE_INDEX, reduction="none"
-        )
         trained = targets != IGNORE_INDEX
+        rows = logits[:, :-1].reshape(-1, logits.shape[-1])
+        if self._head is not None:  # ``logits`` are the last hidden states here
+            token_losses = chunked_token_losses(rows[trained], self._head, targets[trained], self.loss_chunk_tokens)
+        else:
+            token_losses = F.cross_entropy(rows.float(), targets, ignore_index=IGNORE_INDEX, reduction="none")[trained]
         total = token_losses.sum()
         if num_items_in_batch is None:
             loss = total / trained.sum().clamp(min=1)
@@ -102,7 +124,7 @@ class AgentflanTrainer(Trainer):
         if self._capability is not None:
             capability = self._capability[:, 1:].reshape(-1).to(token_losses.device)
             split = "train" if getattr(self.model, "training", False) else "eval"
-            self._meters[split].add(capability[trained], token_losses.detach()[trained])
+            self._meters[split].add(capability[trained], token_losses.detach())
         return loss
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
