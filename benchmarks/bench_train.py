@@ -6,8 +6,13 @@ random Llama, same max length, best-fit-decreasing packing on both sides, CPU on
 
 * data prep: conversations in memory -> token ids + labels + packed sequences (agentflan:
   ``encode`` + ``best_fit_decreasing``; TRL: building an ``SFTTrainer`` on a ``datasets.Dataset`` of
-  messages, minus building it on two rows). The two sides alternate ``--repeats`` times; best of each.
-* training: tokens/s between step ``--warmup`` and the last step, full fine-tuning, batch 1.
+  messages, minus building it on two rows). The two sides alternate ``--repeats`` times.
+* training: tokens/s between step ``--warmup`` and the last step, full fine-tuning, batch 1, the two
+  sides alternating ``--train-repeats`` times. Gradient checkpointing is the same on both sides (off
+  unless ``--gradient-checkpointing``): TRL's ``SFTConfig`` turns it on by default, which alone
+  made TRL look 1.36x slower in an earlier version of this script.
+
+Every figure is a median with its range [min – max] over the alternating repeats.
 
 Throughput is given per CPU second of this process (stable on a shared machine, where other jobs
 stretch wall time at random) and per wall second.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -91,7 +97,7 @@ def trl_dataset(convs: list[Any]) -> Any:
     return datasets.Dataset.from_list(rows)
 
 
-def trl_config(out: Path, max_length: int, steps: int, lr: float) -> Any:
+def trl_config(out: Path, max_length: int, steps: int, lr: float, checkpointing: bool = False) -> Any:
     from trl import SFTConfig
 
     return SFTConfig(
@@ -109,6 +115,7 @@ def trl_config(out: Path, max_length: int, steps: int, lr: float) -> Any:
         report_to=[],
         seed=0,
         bf16=False,
+        gradient_checkpointing=checkpointing,
         include_num_input_tokens_seen="all",
         dataloader_pin_memory=False,
         disable_tqdm=True,
@@ -134,7 +141,7 @@ def prep_trl(model: Any, dataset: Any, tokenizer: Any, max_length: int) -> tuple
 
 
 def train_agentflan(
-    model_dir: Path, data_file: Path, max_length: int, steps: int, lr: float, warmup: int
+    model_dir: Path, data_file: Path, max_length: int, steps: int, lr: float, warmup: int, checkpointing: bool
 ) -> tuple[float, float]:
     from agentflan.train.config import load_config
     from agentflan.train.run import run_training
@@ -155,6 +162,7 @@ def train_agentflan(
             "logging_steps": 10_000,
             "save_steps": 10_000,
             "seed": 0,
+            "gradient_checkpointing": checkpointing,
             "output_dir": str(out),
             "cache_dir": str(WORK / "cache"),
             "resume": False,
@@ -166,7 +174,7 @@ def train_agentflan(
 
 
 def train_trl(
-    model_dir: Path, dataset: Any, tokenizer: Any, max_length: int, steps: int, lr: float, warmup: int
+    model_dir: Path, dataset: Any, tokenizer: Any, max_length: int, steps: int, lr: float, warmup: int, checkpointing: bool
 ) -> tuple[float, float]:
     from transformers import AutoModelForCausalLM
     from trl import SFTTrainer
@@ -175,7 +183,7 @@ def train_trl(
     model = AutoModelForCausalLM.from_pretrained(str(model_dir), attn_implementation="sdpa")
     trainer = SFTTrainer(
         model=model,
-        args=trl_config(WORK / "trl-run", max_length, steps, lr),
+        args=trl_config(WORK / "trl-run", max_length, steps, lr, checkpointing),
         train_dataset=dataset,
         processing_class=tokenizer,
         callbacks=[timer.callback],
@@ -192,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5, help="steps excluded from the training speed")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="alternating data-prep repeats")
+    parser.add_argument("--train-repeats", type=int, default=3, help="alternating training repeats")
+    parser.add_argument("--gradient-checkpointing", action="store_true", help="on both sides (default: off on both)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (more than the free cores slows both sides badly)")
     parser.add_argument("--no-training", action="store_true", help="measure data preparation only")
     args = parser.parse_args(argv)
@@ -228,32 +238,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: token totals differ (agentflan {ours[1]}, TRL {theirs[1]})", file=sys.stderr)
 
     lr = 1e-3
-    nan = (float("nan"), float("nan"))
-    train_ours = train_theirs = nan
-    if not args.no_training:
-        train_ours = train_agentflan(model_dir, data_file, args.max_length, args.steps, lr, args.warmup)
-        train_theirs = train_trl(model_dir, dataset, tokenizer, args.max_length, args.steps, lr, args.warmup)
+    train_ours: list[tuple[float, float]] = []
+    train_theirs: list[tuple[float, float]] = []
+    for _ in range(0 if args.no_training else args.train_repeats):
+        ckpt = args.gradient_checkpointing
+        train_ours.append(train_agentflan(model_dir, data_file, args.max_length, args.steps, lr, args.warmup, ckpt))
+        train_theirs.append(train_trl(model_dir, dataset, tokenizer, args.max_length, args.steps, lr, args.warmup, ckpt))
 
     n = len(convs)
-    best = {k: (min(r[0][k] for r in ours_runs), min(r[0][k] for r in theirs_runs)) for k in (0, 1)}
     rows = [
-        ("data prep, conversations/CPU s", n / best[1][0], n / best[1][1]),
-        ("data prep, tokens/CPU s", ours[1] / best[1][0], theirs[1] / best[1][1]),
-        ("data prep, conversations/wall s", n / best[0][0], n / best[0][1]),
-        ("packing efficiency (%)", 100 * ours[2], 100 * theirs[2]),
-        ("training, tokens/CPU s", train_ours[1], train_theirs[1]),
-        ("training, tokens/wall s", train_ours[0], train_theirs[0]),
+        ("data prep, conversations/CPU s", [n / r[0][1] for r in ours_runs], [n / r[0][1] for r in theirs_runs]),
+        ("data prep, tokens/CPU s", [r[1] / r[0][1] for r in ours_runs], [r[1] / r[0][1] for r in theirs_runs]),
+        ("data prep, conversations/wall s", [n / r[0][0] for r in ours_runs], [n / r[0][0] for r in theirs_runs]),
+        ("packing efficiency (%)", [100 * ours[2]], [100 * theirs[2]]),
+        ("training, tokens/CPU s", [t[1] for t in train_ours], [t[1] for t in train_theirs]),
+        ("training, tokens/wall s", [t[0] for t in train_ours], [t[0] for t in train_theirs]),
     ]
     print(
         f"{n} conversations, {ours[1]} tokens, max length {args.max_length}, tiny Llama "
         f"(hidden {args.hidden}, {args.layers} layers), {args.steps} steps (speed after step {args.warmup}), "
-        f"torch threads {torch.get_num_threads()}, best of {args.repeats}, CPU"
+        f"gradient checkpointing {'on' if args.gradient_checkpointing else 'off'} on both sides, "
+        f"torch threads {torch.get_num_threads()}, medians [min – max] of {args.repeats} (prep) / {args.train_repeats} (training) "
+        "alternating repeats, CPU"
     )
-    print(f"| {'measure':<32} | {'agentflan':>12} | {'TRL SFTTrainer':>14} | {'ratio':>6} |")
-    print(f"|{'-' * 34}|{'-' * 13}:|{'-' * 15}:|{'-' * 7}:|")
+    print(f"| {'measure':<32} | {'agentflan':>26} | {'TRL SFTTrainer':>26} | {'ratio':>6} |")
+    print(f"|{'-' * 34}|{'-' * 27}:|{'-' * 27}:|{'-' * 7}:|")
     for name, a, b in rows:
-        print(f"| {name:<32} | {a:>12,.1f} | {b:>14,.1f} | {a / b:>5.2f}x |")
+        if not a or not b:
+            continue
+        ratio = statistics.median(a) / statistics.median(b)
+        print(f"| {name:<32} | {_spread(a):>26} | {_spread(b):>26} | {ratio:>5.2f}x |")
     return 0
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):,.1f} [{min(xs):,.1f} – {max(xs):,.1f}]"
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ config keys (defaults in brackets):
   batch_size, eval_batch_size, grad_accum (per device)                    [1, 1, 1]
   gradient_checkpointing, bf16 (auto: when the GPU has it), attn_implementation  [false, auto, sdpa]
   loss_chunk_tokens  supervised positions whose logits exist at once; flat memory for long trajectories and
-                     large vocabularies, same loss and gradients; 0: full logits [4096]
+                     large vocabularies, same loss and gradients; 0: full logits [1024]
   seed, output_dir, logging_steps, eval_steps, save_steps, save_total_limit  [42, out/train, 10, save_steps, 500, 2]
   resume             auto (from the last checkpoint in output_dir) | true | false | a checkpoint path [auto]
   wandb              also log to Weights & Biases (needs wandb installed) [false]

@@ -72,7 +72,7 @@ class TrainConfig(_Strict):
     attn_implementation: str = "sdpa"
     #: Supervised positions whose logits are computed at once (0: the model's full logits). Chunks keep
     #: peak memory flat for long trajectories and large vocabularies; losses and gradients are the same.
-    loss_chunk_tokens: int = Field(default=4096, ge=0)
+    loss_chunk_tokens: int = Field(default=1024, ge=0)
     seed: int = 42
 
     output_dir: str = "out/train"

@@ -115,7 +115,7 @@ class AgentflanTrainer(Trainer):
         if self._head is not None:  # ``logits`` are the last hidden states here
             token_losses = chunked_token_losses(rows[trained], self._head, targets[trained], self.loss_chunk_tokens)
         else:
-            token_losses = F.cross_entropy(rows.float(), targets, ignore_index=IGNORE_INDEX, reduction="none")[trained]
+            token_losses = F.cross_entropy(rows[trained].float(), targets[trained], reduction="none")
         total = token_losses.sum()
         if num_items_in_batch is None:
             loss = total / trained.sum().clamp(min=1)
