@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError
+from agentflan.generation.gguf import resolve_model
 from agentflan.generation.templates import Template, get_template
 from agentflan.io import write_json
 from agentflan.train.config import DataSource, TrainConfig
@@ -227,6 +228,7 @@ def run_training(
 
     from agentflan.train.trainer import AgentflanTrainer, ConsoleLogCallback, MetricsCsvCallback
 
+    cfg = cfg.model_copy(update={"model": resolve_model(cfg.model)})  # a .gguf file: its converted folder
     out = Path(cfg.output_dir)
     bf16 = resolve_bf16(cfg.bf16)
     tokenizer = load_tokenizer(cfg)
