@@ -19,6 +19,7 @@ from typing import IO, Any
 import orjson
 
 from agentflan.errors import InputError, Location
+from agentflan.jsonutil import dumps_bytes
 
 DATA_SUFFIXES = (".jsonl", ".json", ".ndjson")
 
@@ -172,7 +173,6 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 def write_json(target: str | os.PathLike[str], obj: Any, *, indent: bool = True) -> None:
     """Write one JSON document atomically (manifests, summaries)."""
-    option = (orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY
     with atomic_open(target, "wb", encoding=None) as fh:
-        fh.write(orjson.dumps(obj, option=option))
+        fh.write(dumps_bytes(obj, indent=indent, numpy=True))
         fh.write(b"\n")

@@ -1,0 +1,75 @@
+"""Inputs that once stopped a run or lost work (issue 13): deep nesting, sloppy schemas, unknown
+protocols, BOMs, build folders as inputs, long bad values. Each runs the real command in process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from agentflan.batch import OnError, Rejects
+from agentflan.cli import main
+from agentflan.errors import InputError
+from agentflan.jsonutil import dumps, dumps_bytes
+
+DEPTH = 600  # orjson reads up to 1,024 levels but writes only 255
+
+
+def nested(depth: int) -> object:
+    value: object = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def openai_row(text: str) -> dict[str, object]:
+    return {"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "4"}]}
+
+
+def test_values_deeper_than_orjson_writes_are_still_written() -> None:
+    deep = {"a": nested(DEPTH)}
+    assert orjson.loads(dumps_bytes(deep)) == deep
+    assert orjson.loads(dumps(deep, indent=True, sort_keys=True)) == deep
+
+
+def test_a_rejected_record_is_always_written_deep_or_unencodable(tmp_path: Path) -> None:
+    path = tmp_path / "rejects.jsonl"
+    with Rejects(path, OnError.SKIP) as rejects:
+        rejects.handle(InputError("in.jsonl:2", "bad"), {"messages": nested(DEPTH)})
+    (row,) = [orjson.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert row["location"] == "in.jsonl:2" and row["record"] == {"messages": nested(DEPTH)}
+
+    class Unwritable:
+        def __str__(self) -> str:
+            raise ValueError("no text either")
+
+    other = tmp_path / "other.jsonl"
+    with Rejects(other, OnError.SKIP) as rejects:
+        rejects.handle(InputError("in.jsonl:3", "bad"), {"x": Unwritable()})
+    (kept,) = [orjson.loads(line) for line in other.read_text(encoding="utf-8").splitlines()]
+    assert kept["record"] is None and kept["record_text"].startswith("{'x': <")
+
+
+def test_convert_skip_rejects_a_deep_line_and_inspect_json_reports_a_deep_meta(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(openai_row("What is 2+2?")) + "\n" + '{"messages": ' + "[" * DEPTH + "]" * DEPTH + "}\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["convert", str(src), str(out), "--from", "openai", "--to", "native", "--on-error", "skip"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("read 1, written 1, rejected 1")
+    (row,) = [orjson.loads(line) for line in (tmp_path / "out.jsonl.rejects.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert row["location"].startswith(f"{src}:2") and isinstance(row["record"]["messages"], list)
+
+    native = orjson.loads(out.read_text(encoding="utf-8"))
+    native["meta"] = {"trace": nested(DEPTH)}
+    deep_native = tmp_path / "deep.jsonl"
+    deep_native.write_text(json.dumps(native) + "\n", encoding="utf-8")
+    copy = tmp_path / "copy.jsonl"
+    assert main(["convert", str(deep_native), str(copy), "--to", "native"]) == 0
+    assert orjson.loads(copy.read_text(encoding="utf-8"))["meta"] == {"trace": nested(DEPTH)}
+    capsys.readouterr()
+    assert main(["inspect", str(deep_native), "--json", "--sample", "1"]) == 0
+    text = capsys.readouterr().out
+    report = orjson.loads(text[: text.rindex("}") + 1])
+    assert report["sample"][0]["meta"] == {"trace": nested(DEPTH)}
