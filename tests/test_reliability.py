@@ -73,3 +73,39 @@ def test_convert_skip_rejects_a_deep_line_and_inspect_json_reports_a_deep_meta(t
     text = capsys.readouterr().out
     report = orjson.loads(text[: text.rindex("}") + 1])
     assert report["sample"][0]["meta"] == {"trace": nested(DEPTH)}
+
+
+def tool_row(parameters: object) -> dict[str, object]:
+    return {
+        "tools": [{"type": "function", "function": {"name": "add", "description": "adds", "parameters": parameters}}],
+        "messages": [
+            {"role": "user", "content": "2+2?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 2}'}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "4"},
+            {"role": "assistant", "content": "4"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("parameters", "where"),
+    [
+        ({"type": "object", "properties": {"a": {"type": "int"}, "b": {"type": "integer"}}}, "properties/a/type"),
+        ({"type": "object", "properties": "a and b"}, "properties"),
+        ({"type": "object", "properties": ["a", "b"]}, "properties"),
+        ({"type": "object", "required": "a"}, "required"),
+    ],
+)
+def test_validate_reports_a_sloppy_tool_schema_as_a_located_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], parameters: object, where: str
+) -> None:
+    src = tmp_path / "tools.jsonl"
+    good = tool_row({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"}}})
+    src.write_text(json.dumps(good) + "\n" + json.dumps(tool_row(parameters)) + "\n", encoding="utf-8")
+    assert main(["validate", str(src), "--from", "openai"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # The good schema still checks the arguments (b is not a string); the bad one is reported once, located.
+    assert any(line.startswith(f"{src}:1") and "tool_calls[0].arguments: b: 2 is not of type 'string'" in line for line in lines)
+    (bad,) = [line for line in lines if "tools[0].parameters" in line]
+    assert bad.startswith(f"{src}:2") and f"warning: tools[0].parameters: the parameter schema of 'add' is invalid: {where}:" in bad
+    assert lines[-1] == "read 2, written 0, rejected 0"
