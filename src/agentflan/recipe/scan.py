@@ -21,6 +21,7 @@ from agentflan.batch import OnError, Rejects
 from agentflan.conversation import FINISH_TOOL, Conversation, Tool
 from agentflan.errors import InputError, Location
 from agentflan.jsonutil import dumps_bytes
+from agentflan.locking import die_with_parent
 from agentflan.recipe.align import AlignOptions, align
 from agentflan.recipe.config import AgentSplit, FormatFollowingSplit, GeneralSplit, NegativesSplit, Recipe
 from agentflan.recipe.format_following import CallExample, call_examples
@@ -96,8 +97,9 @@ def rejects_path(work: Path, index: int) -> Path:
 _CONTEXT: Context | None = None
 
 
-def init_worker(context: Context) -> None:
+def init_worker(context: Context, parent: int) -> None:
     global _CONTEXT
+    die_with_parent(parent)
     _CONTEXT = context
 
 

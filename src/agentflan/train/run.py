@@ -7,6 +7,7 @@ process writes logs and exports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -18,6 +19,7 @@ from typing import Any
 from agentflan.errors import ConfigError
 from agentflan.generation.templates import Template, get_template
 from agentflan.io import write_json
+from agentflan.locking import output_lock
 from agentflan.train.checkpoints import finished, resume_from
 from agentflan.train.config import DataSource, TrainConfig
 from agentflan.train.data import SourceLoad, load_source, mix
@@ -205,12 +207,19 @@ def run_training(
     prepare_only: bool = False,
 ) -> dict[str, Any]:
     """Train as configured; returns a summary (paths, steps, final loss, data statistics)."""
+    out = Path(cfg.output_dir)
+    # One writer per output folder: rank 0 holds the lock for all processes of this run.
+    holding = output_lock(out, f"train {cfg.model}") if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
+    with holding:
+        return _train_locked(cfg, out, callbacks, say, prepare_only)
+
+
+def _train_locked(cfg: TrainConfig, out: Path, callbacks: Sequence[Any], say: Callable[[str], None], prepare_only: bool) -> dict[str, Any]:
     from transformers import PrinterCallback
     from transformers.integrations import TensorBoardCallback
 
     from agentflan.train.trainer import AgentflanTrainer, ConsoleLogCallback, MetricsCsvCallback
 
-    out = Path(cfg.output_dir)
     checkpoint = resume_from(cfg.resume, out, say)
     if checkpoint is not None and not prepare_only and finished(checkpoint, out, cfg.max_steps, cfg.epochs):
         say(f"{out} already finished at step {checkpoint.step} (final/ exported); nothing to do")
