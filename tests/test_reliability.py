@@ -109,3 +109,47 @@ def test_validate_reports_a_sloppy_tool_schema_as_a_located_problem(
     (bad,) = [line for line in lines if "tools[0].parameters" in line]
     assert bad.startswith(f"{src}:2") and f"warning: tools[0].parameters: the parameter schema of 'add' is invalid: {where}:" in bad
     assert lines[-1] == "read 2, written 0, rejected 0"
+
+
+def _parallel_calls_row() -> dict[str, object]:
+    calls = [
+        {"id": f"c{i}", "type": "function", "function": {"name": "add", "arguments": json.dumps({"a": i, "b": i})}} for i in (1, 2)
+    ]
+    return {
+        "tools": [{"type": "function", "function": {"name": "add", "description": "adds", "parameters": {"type": "object"}}}],
+        "messages": [
+            {"role": "user", "content": "1+1 and 2+2?"},
+            {"role": "assistant", "content": None, "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "c1", "content": "2"},
+            {"role": "tool", "tool_call_id": "c2", "content": "4"},
+            {"role": "assistant", "content": "2 and 4"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("on_error", ["skip", "fail"])
+def test_build_rejects_a_row_its_writer_cannot_write_with_its_source_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], on_error: str) -> None:
+    """Agent-FLAN's ReAct writes one call per turn: a general row with parallel calls cannot be written."""
+    src = tmp_path / "chats.jsonl"
+    rows = [openai_row(f"What is {i}+{i}?") for i in range(5)]
+    rows.insert(2, _parallel_calls_row())
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"name: t\nformats: [agentflan, native]\nsources:\n  chats: {{path: {src}, format: openai}}\n"
+        "splits:\n  - {name: general, kind: general, sources: [chats]}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    status = main(["build", str(recipe), "--out", str(out), "--on-error", on_error, "--quiet"])
+    text = capsys.readouterr()
+    if on_error == "fail":
+        assert status == 2 and f"{src}:3" in text.err and "one call per turn" in text.err and not out.exists()
+        return
+    assert status == 0, text.err
+    (row,) = [orjson.loads(line) for line in (out / "rejects.jsonl").read_bytes().splitlines()]
+    assert row["location"].startswith(f"{src}:3") and "one call per turn" in row["reason"] and row["field"] == "messages[1].tool_calls"
+    manifest = orjson.loads((out / "manifest.json").read_bytes())
+    assert manifest["splits"]["general"]["rows"] == 5 and manifest["rejected"] == 1
+    for fmt_file in manifest["splits"]["general"]["files"].values():
+        assert len((out / fmt_file).read_text(encoding="utf-8").splitlines()) == 5
