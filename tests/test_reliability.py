@@ -153,3 +153,30 @@ def test_build_rejects_a_row_its_writer_cannot_write_with_its_source_line(tmp_pa
     assert manifest["splits"]["general"]["rows"] == 5 and manifest["rejected"] == 1
     for fmt_file in manifest["splits"]["general"]["files"].values():
         assert len((out / fmt_file).read_text(encoding="utf-8").splitlines()) == 5
+
+
+def _native_with_protocol(tmp_path: Path, protocol: str) -> Path:
+    src = tmp_path / "in.jsonl"
+    assert main(["convert", str(_openai_file(tmp_path)), str(src), "--from", "openai", "--to", "native"]) == 0
+    rows = [orjson.loads(line) for line in src.read_bytes().splitlines()]
+    rows[1]["messages"][1]["protocol"] = protocol
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return src
+
+
+def _openai_file(tmp_path: Path) -> Path:
+    path = tmp_path / "openai.jsonl"
+    path.write_text("".join(json.dumps(openai_row(f"What is {i}+{i}?")) + "\n" for i in range(3)), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", ["inspect", "validate", "convert"])
+def test_an_unknown_protocol_is_one_located_error_in_every_command(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    src = _native_with_protocol(tmp_path, "smoke-signals")
+    capsys.readouterr()
+    args = {"inspect": ["inspect", str(src)], "validate": ["validate", str(src)], "convert": ["convert", str(src), str(tmp_path / "o.jsonl"), "--to", "openai"]}
+    status = main(args[command])
+    text = capsys.readouterr()
+    both = text.out + text.err
+    assert f"{src}:2" in both and "field 'messages[1].protocol': unknown protocol 'smoke-signals'; known: " in both
+    assert status == {"inspect": 0, "validate": 1, "convert": 2}[command]
