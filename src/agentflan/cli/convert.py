@@ -77,9 +77,10 @@ def run(args: argparse.Namespace) -> int:
     if status == 0:
         print(f"wrote {output} ({args.to})")
         if args.to == "sharegpt-tools":
-            from agentflan.writers.sharegpt import DATASET_INFO, dataset_info_entry
+            from agentflan.jsonutil import loads
+            from agentflan.writers.sharegpt import DATASET_INFO
 
-            entry = {output.stem: dataset_info_entry(output)}
+            entry = {output.stem: loads((output.parent / DATASET_INFO).read_bytes())[output.stem]}
             print(f"LLaMA-Factory entry (merged into {output.parent / DATASET_INFO}):")
             print(json.dumps(entry, indent=2))
     if stats.rejected:
