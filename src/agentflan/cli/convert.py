@@ -27,6 +27,8 @@ folder or hf://owner/name[:split] (streamed from the Hugging Face hub; needs the
 output formats (--to): agentflan, native, sharegpt-tools (also writes LLaMA-Factory's
 dataset_info.json beside OUT), openai, toolllama, hf-dataset (a save_to_disk folder), parquet.
 JSON formats write JSONL when OUT ends in .jsonl and one JSON array when it ends in .json.
+sharegpt-tools and toolllama train every assistant turn: rows with masked turns (loss: false,
+Agent-FLAN's capability balancing) are refused unless --drop-loss-masks says to train them.
 OUT appears only when the whole run succeeded (an error or Ctrl-C leaves nothing behind).
 
 examples:
@@ -56,6 +58,12 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         default="fail",
         help="fail: stop at the first bad record, writing nothing (default); skip: set bad records aside in the rejects file and go on",
     )
+    p.add_argument(
+        "--drop-loss-masks",
+        action="store_true",
+        help="sharegpt-tools and toolllama train every assistant turn: rows with masked turns (loss: false) are "
+        "refused unless this flag is given; with it they are written and a warning counts the turns that lose their mask",
+    )
     p.add_argument("--rejects", type=Path, metavar="PATH", help="rejects JSONL for --on-error skip (default: OUT.rejects.jsonl)")
 
 
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     with Rejects(rejects_path, OnError(args.on_error)) as rejects:
         try:
             conversations = progress(read(args.input, args.from_format, rejects=rejects), desc="convert")
-            rejects.stats.written = write(conversations, output, args.to, rejects=rejects)
+            rejects.stats.written = write(conversations, output, args.to, rejects=rejects, drop_loss_masks=args.drop_loss_masks)
         except AgentflanError as exc:
             print(f"agentflan convert: error: {exc}", file=sys.stderr)
             status = 2

@@ -73,6 +73,7 @@ def update_dataset_info(path: Path, columns: Iterable[str]) -> Path:
 @register
 class ShareGPTWriter(RecordWriter):
     name = "sharegpt-tools"
+    carries_turn_loss = False
     description = (
         "LLaMA-Factory sharegpt columns: conversations (human/gpt/function_call/observation), system, tools"
     )
