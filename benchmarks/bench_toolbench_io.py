@@ -1,15 +1,25 @@
-"""ToolBench raw answers -> ToolLLaMA: agentflan vs. a plain ``json``-module implementation.
+"""ToolBench raw answers -> ToolLLaMA: agentflan against ToolBench's own preprocessing script.
 
-The 15 shared answer files are replicated into a temp folder (many files, >= --mb MB), then each
-implementation converts the folder in its own subprocess, which reports wall and CPU time and
-its peak resident memory (``VmHWM``; Linux). The same is done at --scale times the input, to show that
-agentflan's memory stays flat (reading streams file by file, the ToolLLaMA array is written
-element by element); the plain implementation builds its output list and grows with the input.
-Both outputs are checked to be the same samples before any figure is printed. Wall time
-includes agentflan's fsync of its output (atomic, durable writes); CPU time does not, and is the
-steadier figure on a shared machine.
+The peer is the script ToolBench users run, ``preprocess/preprocess_toolllama_data.py`` (Apache-2.0),
+taken from a ToolBench checkout given with ``--toolbench PATH`` (never copied here; without it the
+peer rows are skipped and the reason printed). The 15 shared answer files are replicated into one
+flat folder (the script lists one folder) until it holds ``--mb`` MB, then, alternating,
+``--repeats`` times each:
 
-    .venv/bin/python benchmarks/bench_toolbench_io.py [--mb 50] [--scale 10] [--repeats 3]
+* **ToolBench** ``python preprocess_toolllama_data.py --tool_data_dir IN --output_file OUT`` (whole
+  process; its ``toolbench.utils`` imports torch and transformers, as it does for every user);
+* **agentflan** ``agentflan convert IN OUT --to toolllama`` (whole process);
+* **orjson floor**: a process that only parses every input file with orjson — the cost no
+  converter can go below;
+* **ToolBench's imports alone** (``import torch, transformers`` and the Llama modelling module, as
+  ``toolbench.utils`` does), so that the script's conversion work can be read off as the difference.
+
+Each is timed from outside (wall, and user+sys CPU of the child from ``getrusage``). In-process
+figures beside them: agentflan's read+write with imports excluded, and the same conversion in
+plain ``json`` written here. Outputs are checked to be the same samples (as multisets: the script's
+order follows ``os.listdir``) before any figure is printed. Medians with [min – max].
+
+    .venv/bin/python benchmarks/bench_toolbench_io.py --toolbench ../ToolBench [--mb 55] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -20,15 +30,18 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AGENTFLAN_SHARED_DATA", ROOT.parent / "shared" / "data"))
 ANSWERS = SHARED / "toolbench" / "answers"
+PEER_SCRIPT = Path("preprocess") / "preprocess_toolllama_data.py"
 
 # ToolBench's additions to the system prompt (the facts the reference output shows).
 ANCHOR = "with a function call to actually excute your step."
@@ -36,13 +49,10 @@ HINT = " Your output should follow this format:\nThought:\nAction\nAction Input:
 API_PREFIX = "\nSpecifically, you have access to the following APIs: "
 
 
-# ----------------------------------------------------------------------------- the peer
-
-
 def plain_json_convert(src: str, out: str) -> int:
     """The same conversion as a developer would write it with the json module alone."""
     samples = []
-    for path in sorted(glob.glob(os.path.join(src, "**", "*.json"), recursive=True)):
+    for path in sorted(glob.glob(os.path.join(src, "*.json"))):
         with open(path, encoding="utf-8") as fh:
             answer = json.load(fh)["answer_generation"]
         if not answer.get("valid_data") or "train_messages" not in answer:
@@ -78,115 +88,131 @@ def agentflan_convert(src: str, out: str) -> int:
     return write(read(src), out, "toolllama")
 
 
-IMPLEMENTATIONS = {"agentflan": agentflan_convert, "plain-json": plain_json_convert}
+def orjson_parse(src: str) -> None:
+    import orjson
+
+    for path in sorted(glob.glob(os.path.join(src, "*.json"))):
+        with open(path, "rb") as fh:
+            orjson.loads(fh.read())
 
 
-def worker(name: str, src: str, out: str) -> None:
-    """One timed run in a fresh process: prints seconds, rows and peak RSS as JSON."""
-    if name == "agentflan":  # one-time imports and data-file loads are not part of the conversion
-        import agentflan.sources.hub
+IN_PROCESS = {"agentflan": agentflan_convert, "plain-json": plain_json_convert}
+
+
+def in_process_worker(name: str, src: str, out: str) -> None:
+    """One in-process timing in a fresh process, imports excluded: prints seconds as JSON."""
+    if name == "agentflan":
+        import agentflan.sources
         import agentflan.writers  # noqa: F401
-        from agentflan.sources.toolllama import toolllama_text
-
-        toolllama_text()
-    base = peak_rss_mb()
     start, cpu = time.perf_counter(), time.process_time()
-    rows = IMPLEMENTATIONS[name](src, out)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": rows, "peak_rss_mb": peak_rss_mb(), "base_rss_mb": base}))
+    rows = IN_PROCESS[name](src, out)
+    print(json.dumps({"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu, "rows": rows}))
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. VmHWM belongs to the address space (reset at exec);
-    ru_maxrss would carry the parent's peak over into the child on Linux."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# ----------------------------------------------------------------------------- harness
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(wall s, child user+sys CPU s, stdout) of one whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} ... failed:\n{done.stderr[-2000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.stdout
 
 
 def replicate(target: Path, min_bytes: int) -> int:
-    """Copies of the 15 answer files in rep_NNN/G*_answer/ folders until >= min_bytes; total bytes."""
+    """Copies of the 15 answer files, flat in ``target`` (names keep the method tag), until >= min_bytes."""
     files = sorted(ANSWERS.glob("G*_answer/*.json"))
     if not files:
         raise SystemExit(f"no ToolBench answer files under {ANSWERS} (set AGENTFLAN_SHARED_DATA)")
+    target.mkdir(parents=True, exist_ok=True)
     total, rep = 0, 0
     while total < min_bytes:
         for f in files:
-            dest = target / f"rep_{rep:04d}" / f.parent.name / f.name
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest = target / f"r{rep:04d}_{f.parent.name}_{f.name}"
             shutil.copyfile(f, dest)
             total += dest.stat().st_size
         rep += 1
     return total
 
 
-def run(name: str, src: Path, out: Path) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, __file__, "--worker", name, str(src), str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def samples(path: Path) -> Counter[str]:
+    with path.open(encoding="utf-8") as fh:
+        return Counter(json.dumps(s, sort_keys=True, ensure_ascii=False) for s in json.load(fh))
 
 
-def same_samples(a: Path, b: Path) -> bool:
-    with a.open(encoding="utf-8") as fa, b.open(encoding="utf-8") as fb:
-        return json.load(fa) == json.load(fb)
+def spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.2f} [{min(xs):.2f} – {max(xs):.2f}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mb", type=float, default=50.0, help="input size in MB (default 50)")
-    parser.add_argument("--scale", type=int, default=10, help="the memory-flatness run uses this many times the input (default 10)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per implementation at 1x; the best is reported (default 3)")
+    parser.add_argument("--toolbench", type=Path, help="a ToolBench checkout (holds preprocess/preprocess_toolllama_data.py)")
+    parser.add_argument("--mb", type=float, default=55.0, help="input size in MB (default 55)")
+    parser.add_argument("--repeats", type=int, default=5, help="alternating runs per arm (default 5)")
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "SRC", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--parse-only", metavar="SRC", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker)
+        in_process_worker(*args.worker)
         return
+    if args.parse_only:
+        orjson_parse(args.parse_only)
+        return
+    peer = args.toolbench / PEER_SCRIPT if args.toolbench else None
+    skip_reason = None
+    if peer is None:
+        skip_reason = "no --toolbench checkout given"
+    elif not peer.is_file():
+        skip_reason = f"{peer} does not exist"
+        peer = None
 
+    agentflan_cli = [sys.executable, "-m", "agentflan", "convert"]
     with tempfile.TemporaryDirectory(prefix="bench-toolbench-") as tmp:
         work = Path(tmp)
-        small, large = work / "in_1x", work / "in_scaled"
-        size = replicate(small, int(args.mb * 1e6))
-        size_large = replicate(large, int(args.mb * 1e6 * args.scale))
-        rows: list[tuple[str, float, dict[str, float]]] = []
-        best: dict[str, dict[str, float]] = {}
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in IMPLEMENTATIONS}
-        for _ in range(args.repeats):  # interleaved, so load from other processes hits both alike
-            for name in IMPLEMENTATIONS:
-                runs[name].append(run(name, small, work / f"{name}.json"))
-        for name in IMPLEMENTATIONS:
-            best[name] = min(runs[name], key=lambda r: r["seconds"])
-            rows.append((f"{name} (1x)", size, best[name]))
-        if not same_samples(work / "agentflan.json", work / "plain-json.json"):
-            raise SystemExit("the two implementations disagree: no figures")
-        for name in IMPLEMENTATIONS:
-            rows.append((f"{name} ({args.scale}x)", size_large, run(name, large, work / f"{name}-scaled.json")))
+        src = work / "answers"
+        size_mb = replicate(src, int(args.mb * 1e6)) / 1e6
+        arms: dict[str, list[tuple[float, float]]] = {"agentflan convert": [], "orjson parse only": []}
+        if peer is not None:
+            arms["ToolBench script"] = []
+            arms["ToolBench's imports alone"] = []
+        inproc: dict[str, list[tuple[float, float]]] = {name: [] for name in IN_PROCESS}
+        for _ in range(args.repeats):  # alternating, so load from other processes hits every arm alike
+            if peer is not None:
+                w, c, _ = timed([sys.executable, str(peer), "--tool_data_dir", str(src), "--output_file", str(work / "toolbench.json")],
+                                env={"PYTHONPATH": str(args.toolbench)})
+                arms["ToolBench script"].append((w, c))
+            w, c, _ = timed([sys.executable, "-c", "import torch, transformers, transformers.models.llama.modeling_llama"])
+            arms["ToolBench's imports alone"].append((w, c))
+            w, c, _ = timed([*agentflan_cli, str(src), str(work / "agentflan.json"), "--to", "toolllama"])
+            arms["agentflan convert"].append((w, c))
+            w, c, _ = timed([sys.executable, __file__, "--parse-only", str(src)])
+            arms["orjson parse only"].append((w, c))
+            for name in IN_PROCESS:
+                _, _, out = timed([sys.executable, __file__, "--worker", name, str(src), str(work / f"inproc-{name}.json")])
+                r = json.loads(out.strip().splitlines()[-1])
+                inproc[name].append((r["wall"], r["cpu"]))
+        ours = samples(work / "agentflan.json")
+        if peer is not None and samples(work / "toolbench.json") != ours:
+            raise SystemExit("agentflan and ToolBench's script disagree: no figures")
+        if samples(work / "inproc-plain-json.json") != ours:
+            raise SystemExit("agentflan and the plain-json conversion disagree: no figures")
 
-        print(f"ToolBench raw answers -> ToolLLaMA, input replicated from {ANSWERS} (outputs checked identical)")
-        print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-        print("| run | input MB | samples | wall s | CPU s | MB/s | samples/s | peak RSS MB (after imports) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for label, nbytes, r in rows:
-            mb = nbytes / 1e6
-            print(
-                f"| {label} | {mb:.1f} | {r['rows']:.0f} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {mb / r['seconds']:.1f} "
-                f"| {r['rows'] / r['seconds']:.0f} | {r['peak_rss_mb']:.0f} ({r['base_rss_mb']:.0f}) |"
-            )
-        speedup = best["plain-json"]["seconds"] / best["agentflan"]["seconds"]
-        cpu = {name: min(r["cpu_seconds"] for r in runs[name]) for name in IMPLEMENTATIONS}
-        cpu_speedup = cpu["plain-json"] / cpu["agentflan"]
-        ours = [r for label, _, r in rows if label.startswith("agentflan")]
-        print(f"\nspeed-up of agentflan over plain json at 1x (best of {args.repeats}): {speedup:.2f}x wall, {cpu_speedup:.2f}x CPU (goal >= 2x)")
-        print(f"agentflan peak RSS at {args.scale}x / at 1x: {ours[1]['peak_rss_mb'] / ours[0]['peak_rss_mb']:.2f} (flat = 1.0)")
+        print(f"ToolBench answers -> ToolLLaMA: {size_mb:.1f} MB, {sum(ours.values()):,} samples (outputs checked identical), "
+              f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, medians [min – max] of {args.repeats} alternating runs")
+        if skip_reason:
+            print(f"ToolBench script: skipped ({skip_reason})")
+        print("\n| whole process | wall s | CPU s | CPU vs agentflan |")
+        print("|---|---:|---:|---:|")
+        base = statistics.median(c for _, c in arms["agentflan convert"])
+        for name, runs in arms.items():
+            cpu = [c for _, c in runs]
+            print(f"| {name} | {spread([w for w, _ in runs])} | {spread(cpu)} | {statistics.median(cpu) / base:.2f}x |")
+        print("\n| in process (imports excluded) | wall s | CPU s |")
+        print("|---|---:|---:|")
+        for name, runs in inproc.items():
+            print(f"| {name} | {spread([w for w, _ in runs])} | {spread([c for _, c in runs])} |")
 
 
 if __name__ == "__main__":
