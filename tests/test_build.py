@@ -17,9 +17,10 @@ from agentflan.conversation import CAPABILITIES, Conversation
 from agentflan.errors import ConfigError
 from agentflan.protocols import get_protocol
 from agentflan.protocols.base import ParseFailure
-from agentflan.recipe.build import build, dry_run, format_plan
+from agentflan.recipe.build import build
 from agentflan.recipe.config import load_recipe
 from agentflan.recipe.negatives import CALL_PROTOCOLS
+from agentflan.recipe.plan import dry_run, format_plan
 from agentflan.report.datacard import write_datacard
 from conftest import ROOT, shared_path
 

@@ -77,8 +77,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
-    from agentflan.recipe.build import build, dry_run, format_plan
+    from agentflan.recipe.build import build
     from agentflan.recipe.config import load_recipe
+    from agentflan.recipe.plan import dry_run, format_plan
     from agentflan.report.datacard import write_datacard
 
     overrides = {}
