@@ -52,7 +52,7 @@ def build(
     progress: bool = False,
     generator: Backend | None = None,
     recipe_path: str | Path | None = None,
-) -> dict[str, Any]:
+) -> Manifest:
     """Build every split of ``recipe`` into ``out`` (replaced as a whole on success); the manifest.
 
     ``generator`` writes the negative replies of every negatives split (overriding the
@@ -73,7 +73,7 @@ def build(
         manifest = _manifest(recipe, recipe_path, phrasings, counter_name, collected, reports, OnError(on_error))
         manifest.write(staging / "manifest.json")
         shutil.rmtree(work, ignore_errors=True)
-    return manifest.to_dict()
+    return manifest
 
 
 def check_formats(recipe: Recipe) -> None:
