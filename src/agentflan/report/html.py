@@ -90,11 +90,11 @@ class _Plotter:
 
     def bar(self, values: Mapping[str, Any], *, title: str, xlabel: str, ylabel: str, horizontal: bool = False) -> Figure:
         clean: dict[str, Any] = {
-            _tx(k): ({_tx(c): float(x) for c, x in v.items()} if isinstance(v, Mapping) else float(v)) for k, v in values.items()
+            str(k): ({str(c): float(x) for c, x in v.items()} if isinstance(v, Mapping) else float(v)) for k, v in values.items()
         }
         if horizontal:  # the categories run up the y axis and the values along x
             xlabel, ylabel = ylabel, xlabel
-        svg = plots.bar_chart(clean, title=_tx(title), xlabel=_tx(xlabel), ylabel=_tx(ylabel), horizontal=horizontal)
+        svg = plots.bar_chart(clean, title=title, xlabel=xlabel, ylabel=ylabel, horizontal=horizontal)
         return self._wrap(svg, title, xlabel, ylabel)
 
     def line(self, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str, xlabel: str, ylabel: str) -> Figure:
