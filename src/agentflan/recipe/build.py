@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from agentflan.batch import OnError
 from agentflan.errors import ConfigError
 from agentflan.io import atomic_dir, atomic_open
+from agentflan.locking import output_lock
 from agentflan.recipe.collect import LIST_FILES, Collected, plan_tasks, run_tasks
 from agentflan.recipe.config import Recipe
 from agentflan.recipe.kinds import Merging, SplitKind, kinds_of, write_order
@@ -62,7 +63,8 @@ def build(
     check_formats(recipe)
     tasks = plan_tasks(recipe)
     out = Path(out)
-    with atomic_dir(out) as staging:
+    # The lock refuses a concurrent build of this folder, so staging left by a killed one can go.
+    with output_lock(out, f"build {recipe_path or ''}".rstrip()), atomic_dir(out, remove_stale=True) as staging:
         work = staging / "_work"
         ctx = Context(recipe, phrasings, work, OnError(on_error))
         collected = run_tasks(tasks, ctx, workers, progress)

@@ -5,6 +5,7 @@ in a process pool (:func:`run_tasks`), and their results merged in task order in
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -64,7 +65,7 @@ def run_tasks(tasks: Sequence[Task], ctx: Context, workers: int, progress: bool)
 
             mp = multiprocessing.get_context("spawn")
             chunk = max(1, min(64, len(tasks) // (workers * 8)))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=init_worker, initargs=(ctx,)) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=init_worker, initargs=(ctx, os.getpid())) as pool:
                 for result in pool.map(run_task, tasks, chunksize=chunk):
                     collected.add(_checked(result))
                     bar.update()

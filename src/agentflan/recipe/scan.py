@@ -20,6 +20,7 @@ from agentflan.batch import OnError, Rejects
 from agentflan.conversation import FINISH_TOOL, Conversation, Tool
 from agentflan.errors import InputError, Location
 from agentflan.jsonutil import dumps_bytes
+from agentflan.locking import die_with_parent
 from agentflan.recipe.config import Recipe
 from agentflan.recipe.format_following import CallExample
 from agentflan.recipe.kinds import Offered, kinds_of, write_order
@@ -27,6 +28,7 @@ from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.split import BottomK, trajectory_key
 from agentflan.recipe.trajectory import Event, StepError, ends_with_answer, events, full_trajectories
+from agentflan.writers import RecordWriter, get_writer
 
 HUB = "hf://"
 
@@ -80,8 +82,9 @@ def rejects_path(work: Path, index: int) -> Path:
 _CONTEXT: Context | None = None
 
 
-def init_worker(context: Context) -> None:
+def init_worker(context: Context, parent: int) -> None:
     global _CONTEXT
+    die_with_parent(parent)
     _CONTEXT = context
 
 
@@ -142,6 +145,9 @@ class _Scanner:
         self.extra_tools = [Tool.from_dict(t) for t in self.config.tools or ()]
         self.kinds = [k for k in write_order(kinds_of(ctx.recipe)) if task.source in k.source_names()]
         self.needs_events = self.config.filter.final_answer or any(k.needs_events(task.source) for k in self.kinds)
+        self.writers = {
+            k.name: [w for w in map(get_writer, ctx.recipe.formats_of(k.spec)) if isinstance(w, RecordWriter)] for k in self.kinds
+        }
         for kind in self.kinds:
             kind.start(result, ctx.recipe)
 
@@ -152,7 +158,7 @@ class _Scanner:
                 break
             self.result.read += 1
             try:
-                self._one(conv)
+                self._one(location, conv)
             except StepError as exc:
                 self.rejects.handle(InputError(location, exc.reason, exc.field), conv.to_dict())
 
@@ -166,7 +172,7 @@ class _Scanner:
                 conv.tools = list(self.extra_tools)
             yield item.location, conv
 
-    def _one(self, conv: Conversation) -> None:
+    def _one(self, location: Location, conv: Conversation) -> None:
         flt = self.config.filter
         calls = any(True for _ in conv.iter_tool_calls())
         if flt.tool_calls is not None and calls != flt.tool_calls:
@@ -188,13 +194,29 @@ class _Scanner:
             self.result.filtered["no final answer"] += 1
             return
         self.result.kept += 1
-        item = Offered(conv, evs, trajectory_key(conv), conv.id)
+        item = Offered(conv, evs, trajectory_key(conv), conv.id, location)
         for kind in self.kinds:
             kind.offer(item, self)
 
-    def write(self, split: str, conv: Conversation, item: Offered) -> None:
+    def write(self, split: str, conv: Conversation, item: Offered) -> bool:
+        if self.dry_run:
+            return True
+        if not self._writable(split, conv, item.location):
+            return False
         conv.meta = {**conv.meta, "origin_id": item.origin, "trajectory_key": item.key, "recipe_source": self.source}
         self.shards.write(split, conv)
+        return True
+
+    def _writable(self, split: str, conv: Conversation, location: Location) -> bool:
+        """Every output format of ``split`` can express the row; else it is rejected here, where its
+        source file and line are known (the merge only sees it under a generated id)."""
+        for writer in self.writers[split]:
+            try:
+                writer.encode(conv)
+            except InputError as exc:
+                self.rejects.handle(InputError(location, f"split {split!r}, format {writer.name}: {exc.reason}", exc.field), conv.to_dict())
+                return False
+        return True
 
 
 def _calls_unknown_tool(conv: Conversation) -> bool:

@@ -45,12 +45,13 @@ class Agent(SplitKind[AgentSplit]):
     def offer(self, item: Offered, scan: Scanning) -> None:
         if not self.takes(item.key, scan.recipe.seed):
             return
+        if not scan.dry_run:
+            spec = self.spec
+            rng = random.Random(f"{scan.recipe.seed}|{spec.name}|{item.key}")
+            aligned = align(item.conv, AlignOptions(spec.style, spec.protocol, spec.tool_names), scan.phrasings, rng)
+            if not scan.write(spec.name, aligned, item):
+                return
         scan.result.rows[self.name] += 1
-        if scan.dry_run:
-            return
-        spec = self.spec
-        rng = random.Random(f"{scan.recipe.seed}|{spec.name}|{item.key}")
-        scan.write(spec.name, align(item.conv, AlignOptions(spec.style, spec.protocol, spec.tool_names), scan.phrasings, rng), item)
 
     def plan(self, collected: Collected, agent_rows: int) -> dict[str, Any]:
         s = self.spec

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from agentflan.conversation import Conversation
+from agentflan.errors import Location
 from agentflan.jsonutil import loads
 from agentflan.recipe.config import Recipe
 from agentflan.recipe.phrasings import Phrasings
@@ -42,6 +43,8 @@ class Offered:
     key: str
     #: the id it came with, before any split renames it
     origin: str
+    #: where it was read (file and line or record), for a row a split must reject
+    location: Location
 
 
 class Scanning(Protocol):
@@ -53,8 +56,9 @@ class Scanning(Protocol):
     phrasings: Phrasings
     dry_run: bool
 
-    def write(self, split: str, conv: Conversation, item: Offered) -> None:
-        """Append ``conv`` (a row of ``split``) to this file's shard of the split."""
+    def write(self, split: str, conv: Conversation, item: Offered) -> bool:
+        """Append ``conv`` (a row of ``split``) to this file's shard of the split; False when one
+        of the split's output formats cannot express it (it went to the rejects instead)."""
 
 
 @dataclass(slots=True)

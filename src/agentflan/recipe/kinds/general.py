@@ -29,9 +29,10 @@ class General(SplitKind[GeneralSplit]):
             result.general_hashes[self.name] = []
 
     def offer(self, item: Offered, scan: Scanning) -> None:
+        if not scan.write(self.name, item.conv, item):
+            return
         if self.spec.ratio is not None:
             scan.result.general_hashes[self.name].append(unit_hash(f"{scan.recipe.seed}|{self.name}", item.key))
-        scan.write(self.name, item.conv, item)
         scan.result.rows[self.name] += 1
 
     def plan(self, collected: Collected, agent_rows: int) -> dict[str, Any]:
