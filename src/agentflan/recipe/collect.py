@@ -18,9 +18,10 @@ from agentflan.io import expand_paths
 from agentflan.recipe.config import Recipe
 from agentflan.recipe.format_following import CallExample
 from agentflan.recipe.kinds import kinds_of
-from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet
+from agentflan.recipe.negatives import ChatPair, ToolSet
 from agentflan.recipe.scan import Context, Task, TaskResult, init_worker, run_task, scan
 from agentflan.recipe.split import BottomK
+from agentflan.sources.tool_queries import ToolQuery
 
 #: up to this many input files are listed one by one in the manifest; beyond, a digest of the list
 LIST_FILES = 200

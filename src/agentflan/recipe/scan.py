@@ -24,10 +24,11 @@ from agentflan.locking import die_with_parent
 from agentflan.recipe.config import Recipe
 from agentflan.recipe.format_following import CallExample
 from agentflan.recipe.kinds import Offered, kinds_of, write_order
-from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet
+from agentflan.recipe.negatives import ChatPair, ToolSet
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.split import BottomK, trajectory_key
 from agentflan.recipe.trajectory import Event, StepError, ends_with_answer, events, full_trajectories
+from agentflan.sources.tool_queries import ToolQuery
 from agentflan.writers import RecordWriter, get_writer
 
 HUB = "hf://"
