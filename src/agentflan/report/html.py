@@ -89,25 +89,20 @@ class _Plotter:
 
     def bar(self, values: Mapping[str, Any], *, title: str, xlabel: str, ylabel: str, horizontal: bool = False) -> Figure:
         clean: dict[str, Any] = {
-            _tx(k): ({_tx(c): float(x) for c, x in v.items()} if isinstance(v, Mapping) else float(v)) for k, v in values.items()
+            k: ({c: float(x) for c, x in v.items()} if isinstance(v, Mapping) else float(v)) for k, v in values.items()
         }
         if horizontal:  # the categories run up the y axis and the values along x
             xlabel, ylabel = ylabel, xlabel
-        svg = plots.bar_chart(clean, title=_tx(title), xlabel=_tx(xlabel), ylabel=_tx(ylabel), horizontal=horizontal)
+        svg = plots.bar_chart(clean, title=title, xlabel=xlabel, ylabel=ylabel, horizontal=horizontal)
         return self._wrap(svg, title, xlabel, ylabel)
 
     def line(self, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str, xlabel: str, ylabel: str) -> Figure:
-        svg = plots.line_chart({_tx(k): v for k, v in series.items()}, title=_tx(title), xlabel=_tx(xlabel), ylabel=_tx(ylabel))
+        svg = plots.line_chart(dict(series), title=title, xlabel=xlabel, ylabel=ylabel)
         return self._wrap(svg, title, xlabel, ylabel)
 
     def raw(self, svg: str) -> Figure:
         """An SVG made elsewhere with the shared helpers (e.g. the evaluator's per-item charts)."""
         return self._wrap(svg, _group_text(svg, "plot-title"), _group_text(svg, "plot-xlabel"), _group_text(svg, "plot-ylabel"))
-
-
-def _tx(text: str) -> str:
-    """Data text for matplotlib: a ``$`` would switch on its math parser."""
-    return str(text).replace("$", r"\$")
 
 
 def _group_text(svg: str, gid: str) -> str:

@@ -1,7 +1,7 @@
 """Plots as inline SVG strings, so every HTML page we write is self-contained (no network).
 
 Every plot takes a title and axis labels with units; the report tests check that none is
-missing. matplotlib runs headless (Agg) and the SVG text is stable for equal inputs.
+missing. All text is drawn literally (no TeX from a ``$`` in data). matplotlib runs headless (Agg) and the SVG text is stable for equal inputs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-_RC: Any = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9}
+# Labels come from data (subjects, tool names, item metadata): with math parsing on, a ``$``
+# in one would be read as TeX and could crash the page, so every text is drawn as written.
+_RC: Any = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9, "text.parse_math": False}
 
 
 def _svg(fig: plt.Figure) -> str:
