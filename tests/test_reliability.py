@@ -180,3 +180,28 @@ def test_an_unknown_protocol_is_one_located_error_in_every_command(tmp_path: Pat
     both = text.out + text.err
     assert f"{src}:2" in both and "field 'messages[1].protocol': unknown protocol 'smoke-signals'; known: " in both
     assert status == {"inspect": 0, "validate": 1, "convert": 2}[command]
+
+
+def _toolbench_file(folder: Path, name: str, answer: dict[str, object]) -> None:
+    (folder / name).write_text(json.dumps({"answer_generation": answer, "tree": {}}), encoding="utf-8")
+
+
+def test_toolbench_records_and_steps_not_used_are_counted_with_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    call = {"role": "assistant", "content": "", "function_call": {"name": "Finish", "arguments": '{"return_type": "give_answer", "final_answer": "4"}'}}
+    steps = [
+        [{"role": "system", "content": "You are AutoGPT."}, {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "I will answer."}],
+        [{"role": "system", "content": "You are AutoGPT."}, {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "I will answer."}, call],
+    ]
+    function = [{"name": "Finish", "description": "end", "parameters": {"type": "object", "properties": {}}}]
+    _toolbench_file(folder, "1_ChatGPT_DFS_woFilter_w2.json", {"valid_data": True, "query": "2+2?", "function": function, "train_messages": steps})
+    _toolbench_file(folder, "2_ChatGPT_DFS_woFilter_w2.json", {"valid_data": False, "query": "3+3?", "function": function})
+    _toolbench_file(folder, "3_ChatGPT_DFS_woFilter_w2.json", {})
+    assert main(["convert", str(folder), str(tmp_path / "out.jsonl"), "--from", "toolbench", "--to", "native"]) == 0
+    summary = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert summary == (
+        "read 1, written 1, rejected 0, not used 3 ("
+        "toolbench file without train_messages (valid_data false: the search found no answer): 2; "
+        "toolbench step ending on a thought, not a call (trained as part of the next step): 1)"
+    )

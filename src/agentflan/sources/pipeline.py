@@ -173,6 +173,7 @@ def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, h
         try:
             conversations = list(fmt.convert(raw.value, raw.location))
         except InputError as exc:
+            fmt.take_unused()  # the record is rejected whole: nothing of it counts as passed over
             handler.handle(exc, raw.value)
             continue
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -180,6 +181,7 @@ def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, h
             handler.handle(InputError(raw.location, f"unexpected record shape for {fmt.name} ({type(exc).__name__}: {exc})"), raw.value)
             continue
         handler.stats.read += len(conversations)
+        handler.stats.add_unused(fmt.take_unused())
         for conv in conversations:
             yield raw.location, conv
 
