@@ -32,6 +32,8 @@ class Writer(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    # False where every assistant turn is trained: masked turns are refused (see writers.loss).
+    carries_turn_loss: ClassVar[bool] = True
 
     @abstractmethod
     def write(self, conversations: Iterable[Conversation], path: Path, rejects: Rejects | None = None) -> int:
