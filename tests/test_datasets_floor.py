@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, shared_path
 
 from agentflan.sources import read
 from agentflan.writers import write
+from conftest import ROOT, shared_path
 
 LOADER = Path(__file__).with_name("datasets_load.py")
 
