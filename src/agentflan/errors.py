@@ -48,3 +48,14 @@ class FormatDetectionError(InputError):
 
 class ConfigError(AgentflanError):
     """A recipe, training or evaluation config that is wrong; names the key."""
+
+
+# A bad value quoted in a message is cut to this many characters: a record can be megabytes.
+QUOTE_CHARS = 200
+
+
+def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"

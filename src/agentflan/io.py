@@ -19,6 +19,7 @@ from typing import IO, Any
 import orjson
 
 from agentflan.errors import InputError, Location
+from agentflan.jsonutil import dumps_bytes
 
 DATA_SUFFIXES = (".jsonl", ".json", ".ndjson")
 
@@ -147,12 +148,18 @@ def atomic_open(target: str | os.PathLike[str], mode: str = "w", encoding: str |
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """A temp folder beside ``target`` that replaces it only on success (for multi-file outputs)."""
+def atomic_dir(target: str | os.PathLike[str], *, remove_stale: bool = False) -> Iterator[Path]:
+    """A temp folder beside ``target`` that replaces it only on success (for multi-file outputs).
+
+    ``remove_stale`` first deletes the temp folders killed runs left beside ``target``: only
+    for a caller that holds ``target``'s output lock (a live writer's temp folder looks the same).
+    """
     import shutil
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if remove_stale:
+        _remove_stale_staging(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
@@ -170,9 +177,16 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def _remove_stale_staging(target: Path) -> None:
+    import shutil
+
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        if path.is_dir() and (path.name.endswith(".tmp") or path.name == f".{target.name}.old"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def write_json(target: str | os.PathLike[str], obj: Any, *, indent: bool = True) -> None:
     """Write one JSON document atomically (manifests, summaries)."""
-    option = (orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY
     with atomic_open(target, "wb", encoding=None) as fh:
-        fh.write(orjson.dumps(obj, option=option))
+        fh.write(dumps_bytes(obj, indent=indent, numpy=True))
         fh.write(b"\n")

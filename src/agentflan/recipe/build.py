@@ -19,6 +19,7 @@ Same inputs + seed give byte-identical outputs for any number of workers.
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import shutil
 from collections import Counter
@@ -33,6 +34,7 @@ from agentflan.conversation import CAPABILITIES, Conversation
 from agentflan.errors import ConfigError, InputError
 from agentflan.io import atomic_dir, atomic_open, expand_paths, write_json
 from agentflan.jsonutil import dumps_bytes, loads
+from agentflan.locking import output_lock
 from agentflan.recipe.balance import Balancer
 from agentflan.recipe.config import AgentSplit, FormatFollowingSplit, GeneralSplit, NegativesSplit, Recipe
 from agentflan.recipe.format_following import CallExample, format_following_rows
@@ -142,7 +144,7 @@ def run_tasks(tasks: Sequence[Task], ctx: Context, workers: int, progress: bool)
 
             mp = multiprocessing.get_context("spawn")
             chunk = max(1, min(64, len(tasks) // (workers * 8)))
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=init_worker, initargs=(ctx,)) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=init_worker, initargs=(ctx, os.getpid())) as pool:
                 for result in pool.map(run_task, tasks, chunksize=chunk):
                     collected.add(_checked(result))
                     bar.update()
@@ -237,7 +239,8 @@ def build(
     _check_formats(recipe)
     tasks = plan_tasks(recipe)
     out = Path(out)
-    with atomic_dir(out) as staging:
+    # The lock refuses a concurrent build of this folder, so staging left by a killed one can go.
+    with output_lock(out, f"build {recipe_path or ''}".rstrip()), atomic_dir(out, remove_stale=True) as staging:
         work = staging / "_work"
         ctx = Context(recipe, phrasings, work, OnError(on_error))
         collected = run_tasks(tasks, ctx, workers, progress)

@@ -21,6 +21,7 @@ from agentflan.batch import OnError, Rejects
 from agentflan.conversation import FINISH_TOOL, Conversation, Tool
 from agentflan.errors import InputError, Location
 from agentflan.jsonutil import dumps_bytes
+from agentflan.locking import die_with_parent
 from agentflan.recipe.align import AlignOptions, align
 from agentflan.recipe.config import AgentSplit, FormatFollowingSplit, GeneralSplit, NegativesSplit, Recipe
 from agentflan.recipe.format_following import CallExample, call_examples
@@ -36,6 +37,7 @@ from agentflan.recipe.trajectory import (
     offered_tools,
     qualified_names,
 )
+from agentflan.writers import RecordWriter, get_writer
 
 HUB = "hf://"
 #: tool sets kept per negatives split (kind b draws the tools it offers from these)
@@ -96,8 +98,9 @@ def rejects_path(work: Path, index: int) -> Path:
 _CONTEXT: Context | None = None
 
 
-def init_worker(context: Context) -> None:
+def init_worker(context: Context, parent: int) -> None:
     global _CONTEXT
+    die_with_parent(parent)
     _CONTEXT = context
 
 
@@ -161,6 +164,9 @@ class _Scanner:
         self.general = [s for s in recipe.splits if isinstance(s, GeneralSplit) and name in s.sources]
         self.needs_events = bool(self.agent or self.format_following or self.negative_tools or self.source.filter.final_answer)
         self.groups = recipe.groups()
+        self.writers = {
+            s.name: [w for w in map(get_writer, recipe.formats_of(s)) if isinstance(w, RecordWriter)] for s in [*self.agent, *self.general]
+        }
         seed = recipe.seed
         for ff in self.format_following:
             result.examples[ff.name] = BottomK(ff.n, f"{seed}|{ff.name}")
@@ -223,6 +229,8 @@ class _Scanner:
         aligned = [] if self.ctx.dry_run else [self._align(split, conv, key) for split in targets]
         for i, split in enumerate(targets):
             if aligned:
+                if not self._writable(split.name, aligned[i], location):
+                    continue
                 self._write(split.name, aligned[i], origin, key)
             self.result.rows[split.name] += 1
         if evs is not None:
@@ -246,10 +254,23 @@ class _Scanner:
                 pair.source = self.task.source
                 self.result.chats[neg.name].offer(key, pair)
         for g in self.general:
+            if not self.ctx.dry_run and not self._writable(g.name, conv, location):
+                continue
             if g.ratio is not None:
                 self.result.general_hashes[g.name].append(unit_hash(f"{recipe.seed}|{g.name}", key))
             self._write(g.name, conv, origin, key)
             self.result.rows[g.name] += 1
+
+    def _writable(self, split: str, conv: Conversation, location: Location) -> bool:
+        """Every output format of ``split`` can express the row; else it is rejected here, where its
+        source file and line are known (the merge only sees it under a generated id)."""
+        for writer in self.writers[split]:
+            try:
+                writer.encode(conv)
+            except InputError as exc:
+                self.rejects.handle(InputError(location, f"split {split!r}, format {writer.name}: {exc.reason}", exc.field), conv.to_dict())
+                return False
+        return True
 
     def _align(self, split: AgentSplit, conv: Conversation, key: str) -> Conversation:
         options = AlignOptions(split.style, split.protocol, split.tool_names)
