@@ -29,6 +29,9 @@ def add_from_option(parser: argparse.ArgumentParser) -> None:
 
 def progress(items: Iterable[T], desc: str) -> Iterator[T]:
     """A counter on stderr while the items stream (hidden when stderr is not a terminal)."""
+    if not sys.stderr.isatty():  # what tqdm's disable=None decides, without importing tqdm (30 ms)
+        yield from items
+        return
     from tqdm import tqdm
 
     yield from tqdm(items, desc=desc, unit=" conv", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
-
 #: ToolLLaMA's ``from`` tag -> our role, and back
 ROLE_OF = {"system": "system", "user": "user", "assistant": "assistant", "function": "tool"}
 FROM_OF = {"system": "system", "user": "user", "assistant": "assistant", "tool": "function"}
@@ -27,5 +25,7 @@ class ToolLlamaText:
 
 @cache
 def toolllama_text() -> ToolLlamaText:
+    import yaml  # on first use: reading ToolLLaMA role names alone needs no YAML parser
+
     text = resources.files("agentflan").joinpath("data/formats/toolllama.yaml").read_text(encoding="utf-8")
     return ToolLlamaText(**yaml.safe_load(text))

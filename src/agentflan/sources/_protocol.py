@@ -8,9 +8,12 @@ still recover (``ParseFailure.partial``); ``inspect`` re-parses protocol turns t
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from agentflan.conversation import Message
-from agentflan.protocols.base import ParseFailure, get_protocol
+
+if TYPE_CHECKING:
+    from agentflan.protocols.base import AgentProtocol
 
 # Cheap markers deciding which protocol parser is worth running on free text (the Agent-FLAN
 # release mixes ReAct rows, JSON rows and plain chat rows in one schema).
@@ -21,8 +24,10 @@ _JSON_KEYS = ('"action"', '"action_input"')
 
 def attach_protocol(message: Message, protocol: str) -> bool:
     """Mark ``message`` as written in ``protocol`` and set its parsed calls; True when it parsed."""
+    from agentflan.protocols.base import ParseFailure
+
     message.protocol = protocol
-    result = get_protocol(protocol).parse(message.content)
+    result = _protocol(protocol).parse(message.content)
     if isinstance(result, ParseFailure):
         message.tool_calls = list(result.partial.tool_calls) if result.partial is not None else []
         return False
@@ -41,8 +46,12 @@ def detect_protocol(text: str) -> str | None:
             candidates.append("json-goal")
         if all(k in stripped for k in _JSON_KEYS):
             candidates.append("json")
+    if not candidates:
+        return None
+    from agentflan.protocols.base import ParseFailure
+
     for name in candidates:
-        if not isinstance(get_protocol(name).parse(text), ParseFailure):
+        if not isinstance(_protocol(name).parse(text), ParseFailure):
             return name
     return None
 
@@ -51,3 +60,11 @@ def attach_detected_protocol(message: Message) -> None:
     name = detect_protocol(message.content)
     if name is not None:
         attach_protocol(message, name)
+
+
+def _protocol(name: str) -> AgentProtocol:
+    """The registered protocol, imported on first use: readers that never meet protocol text (a
+    ToolBench answer file) do not load the protocol tables."""
+    from agentflan.protocols.base import get_protocol
+
+    return get_protocol(name)

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentflan.conversation import Conversation, Message
 from agentflan.errors import InputError, Location
-from agentflan.protocols import get_protocol
-from agentflan.protocols._common import ScanProtocol
-from agentflan.protocols.agentinstruct import PROTOCOL_BY_TASK
-from agentflan.protocols.base import ParseFailure
 from agentflan.sources._fields import expect_dict, get_list, get_opt_bool, get_text, open_record
 from agentflan.sources.base import SourceFormat, register
+
+if TYPE_CHECKING:
+    from agentflan.protocols._common import ScanProtocol
 
 SOURCE = "agentinstruct"
 
@@ -88,6 +87,11 @@ class AgentInstructFormat(SourceFormat):
         task = detect_task(record.get("id"), messages[0].content)
         if task is None:
             raise InputError(loc, "cannot tell the AgentInstruct task from the id prefix or the first turn", "id")
+        # The protocol tables load on the first AgentInstruct row, not when detection imports this reader.
+        from agentflan.protocols import get_protocol
+        from agentflan.protocols._common import ScanProtocol
+        from agentflan.protocols.agentinstruct import PROTOCOL_BY_TASK
+
         protocol = get_protocol(PROTOCOL_BY_TASK[task])
         assert isinstance(protocol, ScanProtocol)
         example = _example_turns(messages, task, protocol)
@@ -117,6 +121,8 @@ def _message(turn: Any, loc: Location, i: int) -> Message:
 
 def _attach(message: Message, protocol: ScanProtocol) -> None:
     """Protocol name, parsed tool calls and capability spans of an assistant turn."""
+    from agentflan.protocols.base import ParseFailure
+
     message.protocol = protocol.name
     result = protocol.scan(message.content)
     if isinstance(result, ParseFailure):
@@ -132,6 +138,8 @@ def _attach(message: Message, protocol: ScanProtocol) -> None:
 
 def _is_acknowledgement(message: Message, protocol: ScanProtocol) -> bool:
     """An assistant "Ok." to the instructions: not a step of the task's protocol."""
+    from agentflan.protocols.base import ParseFailure
+
     text = message.content
     return (
         message.role == "assistant"

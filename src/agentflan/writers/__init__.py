@@ -14,9 +14,6 @@ from pathlib import Path
 
 from agentflan.batch import Rejects
 from agentflan.conversation import Conversation
-
-# Imported to register the formats.
-from agentflan.writers import agentflan, arrow, native, openai, sharegpt, toolllama  # noqa: F401
 from agentflan.writers.base import RecordWriter, Writer, get_writer, register, write_records, writer_names
 from agentflan.writers.loss import LossGuard
 

@@ -9,6 +9,7 @@ format's default. A conversation the format cannot express raises :class:`InputE
 
 from __future__ import annotations
 
+import importlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -41,8 +42,18 @@ class Writer(ABC):
 
 
 _REGISTRY: dict[str, type[Writer]] = {}
-# The order of ``writer_names()`` (and of ``convert --help``); plug-ins follow.
-ORDER = ("agentflan", "native", "sharegpt-tools", "openai", "toolllama", "hf-dataset", "parquet")
+# Built-in format -> the module that registers it, imported only when the format is asked for (a
+# one-file convert should not pay for pyarrow glue or protocol tables it never uses). The order is
+# that of ``writer_names()`` (and of ``convert --help``); plug-ins follow.
+BUILTIN = {
+    "agentflan": "agentflan.writers.agentflan",
+    "native": "agentflan.writers.native",
+    "sharegpt-tools": "agentflan.writers.sharegpt",
+    "openai": "agentflan.writers.openai",
+    "toolllama": "agentflan.writers.toolllama",
+    "hf-dataset": "agentflan.writers.arrow",
+    "parquet": "agentflan.writers.arrow",
+}
 
 
 def register(cls: type[Writer]) -> type[Writer]:
@@ -51,15 +62,14 @@ def register(cls: type[Writer]) -> type[Writer]:
 
 
 def writer_names() -> list[str]:
-    from agentflan import writers  # noqa: F401  (importing the package registers the built-ins)
-
-    return [n for n in ORDER if n in _REGISTRY] + sorted(n for n in _REGISTRY if n not in ORDER)
+    return list(BUILTIN) + sorted(n for n in _REGISTRY if n not in BUILTIN)
 
 
 def get_writer(name: str) -> Writer:
-    names = writer_names()
-    if name not in names:
-        raise ConfigError(f"unknown output format {name!r}; known: {', '.join(names)}")
+    if name not in _REGISTRY and name in BUILTIN:
+        importlib.import_module(BUILTIN[name])
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown output format {name!r}; known: {', '.join(writer_names())}")
     return _REGISTRY[name]()
 
 

@@ -1,0 +1,52 @@
+"""Start-up: a one-file ``convert`` must not pay for the heavy stacks it does not use.
+
+Each check runs in a fresh interpreter (this process has long since imported everything) and
+reads ``sys.modules``; timing lives in benchmarks/README.md ("Start-up"), not here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "tqdm", "matplotlib", "pyarrow", "datasets")
+
+
+def _imported_after(code: str, watched: tuple[str, ...]) -> list[str]:
+    """The modules of ``watched`` a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport sys, json\nprint(json.dumps([m for m in {list(watched)!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return list(json.loads(out.splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import agentflan.cli.convert",
+        "from agentflan.cli import build_parser; build_parser(only='convert')",
+        "import agentflan.sources, agentflan.writers",
+        "from agentflan.writers import get_writer; get_writer('toolllama'); get_writer('openai')",
+    ],
+)
+def test_convert_path_imports_no_heavy_stack(code: str) -> None:
+    assert _imported_after(code, HEAVY) == []
+
+
+def test_writer_modules_load_on_demand() -> None:
+    """Listing the formats imports no writer; asking for one imports that one only."""
+    writers = ("agentflan.writers.arrow", "agentflan.writers.agentflan", "agentflan.writers.sharegpt")
+    code = "from agentflan.writers import writer_names; names = writer_names()"
+    assert _imported_after(code, writers) == []
+    assert _imported_after(code + "\nfrom agentflan.writers import get_writer; get_writer('sharegpt-tools')", writers) == [
+        "agentflan.writers.sharegpt"
+    ]
+
+
+def test_readers_load_protocols_only_for_protocol_text(shared_data) -> None:
+    """Detecting and reading a ToolBench answer file (no protocol text) loads no protocol table."""
+    answer = next((shared_data / "toolbench" / "answers" / "G1_answer").glob("*.json"))
+    code = f"from agentflan.sources import read; n = sum(1 for _ in read({str(answer)!r}))\nassert n > 0"
+    assert _imported_after(code, ("agentflan.protocols", "yaml")) == []
