@@ -44,17 +44,10 @@ from agentflan.conversation import Message, Tool
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem
 from agentflan.evaluate.itemfile import write_items
-from agentflan.evaluate.tool_corpus import (
-    Corpus,
-    GeneralQuestion,
-    ToolQuery,
-    builtin_paths,
-    load_corpus,
-    prompts,
-    word_list,
-)
+from agentflan.evaluate.tool_corpus import builtin_paths, load_corpus, prompts, word_list
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import get_protocol
+from agentflan.sources.tool_queries import Corpus, GeneralQuestion, ToolQuery
 
 KIND_NO_TOOLS = "tool_query/no_tools"
 KIND_UNRELATED = "tool_query/unrelated_tools"
