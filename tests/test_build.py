@@ -185,7 +185,8 @@ def test_negatives_have_both_kinds_and_no_tool_call(built: tuple[Path, dict[str,
             assert not r.tools and "API" not in r.messages[0].content
         else:
             assert r.tools and all(t.name in r.messages[0].content for t in r.tools)
-    assert manifest["splits"]["negative"]["producers"] == {"chat-data": 40, "template": 40}
+    producers = manifest["splits"]["negative"]["producers"]
+    assert producers["chat-data"] == 40 and producers["template"] > 20 and producers["corpus-answer"] > 5
     assert manifest["splits"]["negative"]["row_producers"] == {r.id: r.meta["producer"] for r in rows}
 
 

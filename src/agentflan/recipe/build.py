@@ -286,18 +286,21 @@ class _Merger:
         self.recipe, self.phrasings, self.collected = recipe, phrasings, collected
         self.work, self.staging, self.count, self.progress, self.generator = work, staging, count, progress, generator
         self.agent_rows = 0
+        #: chats a negatives split answered: the general splits (written last) leave them out
+        self.negative_chats: set[str] = set()
 
     def write(self, split: Any) -> SplitReport:
         from tqdm import tqdm
 
         from agentflan.writers import write
+        from agentflan.writers.agentflan import with_tools_shown
 
         report = SplitReport(split.name, split.kind)
         source = self._rows(split, report)
         formats = self.recipe.formats_of(split)
         for i, fmt in enumerate(formats):
             path = output_path(self.staging, split.name, fmt, first=i == 0)
-            rows = source(i == 0)
+            rows = map(with_tools_shown, source(i == 0))
             bar = tqdm(rows, unit="row", desc=f"{split.name} ({fmt})", disable=not self.progress, leave=False)
             write(bar, path, fmt)
             bar.close()
@@ -396,6 +399,8 @@ class _Merger:
                     conv = neg.conversation
                     conv.id = f"{split.name}_{i}"
                     made[neg.kind] += 1
+                    if "trajectory_key" in conv.meta:
+                        self.negative_chats.add(str(conv.meta["trajectory_key"]))
                     report.producers[neg.producer] += 1
                     report.row_producers[conv.id] = neg.producer
                     report.capabilities.add_before(conv, self.count)
@@ -434,6 +439,10 @@ class _Merger:
         i = 0
         for conv in self._shard_rows(split.name):
             if quota is not None and unit_hash(seed, str(conv.meta.get("trajectory_key"))) > threshold:
+                continue
+            if conv.meta.get("trajectory_key") in self.negative_chats:
+                if report is not None:
+                    report.notes.append(f"left out {conv.meta.get('origin_id')}: its opening is a negative row")
                 continue
             conv.id = f"{split.name}_{i}"
             i += 1

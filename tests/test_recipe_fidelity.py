@@ -1,0 +1,142 @@
+"""Issue 10 on the shared-data build: what a model trains on never names a tool its row does not
+show, never sees a tool list twice, and the chat-aligned rows do not contradict their prompt."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agentflan.recipe.build import build
+from agentflan.recipe.config import load_recipe
+from conftest import ROOT, shared_path
+
+pytestmark = pytest.mark.shared_data
+
+RECIPE = ROOT / "recipes" / "shared-data.yaml"
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AGENTFLAN_SHARED_DATA", str(shared_path()))
+    try:
+        target = tmp_path_factory.mktemp("fidelity") / "out"
+        build(load_recipe(RECIPE), target, workers=1, recipe_path=RECIPE)
+    finally:
+        mp.undo()
+    return target
+
+
+def rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def tool_identifiers(out: Path) -> set[str]:
+    """Every tool name any row of the build offers that reads as an identifier (snake or camel case),
+    so plain words such as "search" are not mistaken for a tool."""
+    names: set[str] = set()
+    for path in (out / "native").glob("*.jsonl"):
+        for r in rows(path):
+            names.update(t["name"] for t in r.get("tools") or ())
+    return {n for n in names if "_" in n or "." in n or re.search(r"[a-z][A-Z]", n)}
+
+
+def unshown_names(row: dict[str, Any], identifiers: set[str]) -> set[str]:
+    """Tool identifiers a supervised reply of ``row`` (native or Agent-FLAN schema) names that no
+    prompt turn and no tools field of the row shows."""
+    messages = row.get("conversation") or row["messages"]
+    shown = json.dumps(row.get("tools") or []) + "\n".join(m["content"] or "" for m in messages if m["role"] != "assistant")
+    named: set[str] = set()
+    for m in messages:
+        if m["role"] == "assistant" and m.get("loss") is not False:
+            text = (m["content"] or "") + json.dumps(m.get("tool_calls") or [])
+            named.update(w for w in _WORD.findall(text) if w in identifiers)
+    return {n for n in named if n not in shown}
+
+
+def test_no_supervised_reply_names_a_tool_its_row_does_not_show(out: Path) -> None:
+    identifiers = tool_identifiers(out)
+    assert len(identifiers) > 50
+    files = sorted(out.glob("*.jsonl")) + sorted((out / "native").glob("*.jsonl"))
+    assert len(files) == 16
+    bad = [(p.relative_to(out).as_posix(), r["id"], sorted(names)) for p in files for r in rows(p) if (names := unshown_names(r, identifiers))]
+    assert bad == []
+
+
+def test_glaive_general_rows_keep_their_tools_in_the_agentflan_schema(out: Path) -> None:
+    native = {r["id"]: r for r in rows(out / "native" / "general.jsonl")}
+    flan = {r["id"]: r for r in rows(out / "general.jsonl")}
+    with_tools = [i for i, r in native.items() if r.get("tools")]
+    assert len(with_tools) >= 30
+    for i in with_tools:
+        system = flan[i]["conversation"][0]
+        assert system["role"] == "system"
+        assert all(t["name"] in system["content"] for t in native[i]["tools"])
+
+
+def test_every_other_format_shows_the_tools_of_a_general_row(out: Path, tmp_path: Path) -> None:
+    from agentflan.conversation import Conversation
+    from agentflan.writers import write, writer_names
+
+    convs = [Conversation.from_dict(r) for r in rows(out / "native" / "general.jsonl")]
+    identifiers = tool_identifiers(out)
+    for fmt in writer_names():
+        if fmt in ("hf-dataset", "parquet", "toolllama"):
+            continue
+        path = tmp_path / f"{fmt}.jsonl"
+        write(convs, path, fmt)
+        for r in rows(path):
+            if fmt == "sharegpt-tools":
+                r = {"tools": json.loads(r.get("tools") or "[]"), "messages": [
+                    {"role": {"human": "user", "gpt": "assistant"}.get(m["from"], m["from"]), "content": m["value"]} for m in r["conversations"]
+                ] + [{"role": "system", "content": r.get("system", "")}]}
+            assert not unshown_names(r, identifiers), (fmt, r.get("id"))
+
+
+def test_a_trained_native_row_has_the_token_ids_of_its_agentflan_row(out: Path, tiny_llama_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from agentflan.generation.templates import get_template
+    from agentflan.sources import read
+    from agentflan.train.tokenize import encode
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    template = get_template("agentflan")
+    checked = 0
+    for split in ("agent_tflan_60p", "agent_tflan_cot_30p", "general", "negative", "instruct_j1s1"):
+        native = encode(read(out / "native" / f"{split}.jsonl", "native"), tokenizer, template, 1 << 20)
+        flan = encode(read(out / f"{split}.jsonl", "agentflan"), tokenizer, template, 1 << 20)
+        assert native.ids == flan.ids
+        assert np.array_equal(native.input_ids, flan.input_ids), split
+        assert np.array_equal(native.labels, flan.labels), split
+        checked += len(native.ids)
+    assert checked > 500
+    text = tokenizer.decode(native.input_ids[: native.offsets[1]])
+    assert text.count("You can call the following tools") <= 1
+
+
+def test_negative_replies_are_distinct_honest_and_never_a_general_row(out: Path) -> None:
+    negatives = rows(out / "native" / "negative.jsonl")
+    replies = [r["messages"][-1]["content"] for r in negatives]
+    assert len(replies) >= 60 and len(set(replies)) / len(replies) >= 0.8
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    producers = manifest["splits"]["negative"]["producers"]
+    assert sum(producers.values()) == len(negatives) and producers.get("corpus-answer", 0) > 0
+    general = {json.dumps(r["messages"][:2]) for r in rows(out / "native" / "general.jsonl")}
+    general_users = {m["content"] for r in rows(out / "native" / "general.jsonl") for m in r["messages"] if m["role"] == "user"}
+    for r in negatives:
+        assert json.dumps(r["messages"][1:3]) not in general
+        if r["meta"]["negative"] == "chat_with_tools":
+            assert r["messages"][1]["content"] not in general_users, r["id"]
+        elif r["meta"]["producer"] == "template":
+            # an honest refusal quotes the request and names no identifier
+            assert not re.search(r"\b[a-z]+_[a-z_]+\b", r["messages"][-1]["content"].replace(r["messages"][1]["content"][:150], ""))
+    tips = [r for r in negatives if "tip" in r["messages"][1]["content"].lower() and r["meta"]["negative"] == "no_tools"]
+    assert tips and all(r["meta"]["producer"] == "corpus-answer" and "$" in r["messages"][-1]["content"] for r in tips)
