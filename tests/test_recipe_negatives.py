@@ -19,9 +19,9 @@ from agentflan.recipe.negatives import (
     ChatPair,
     ToolQuery,
     ToolSet,
+    answerable,
     chat_pair,
     contains_tool_call,
-    answerable,
     negatives,
     tool_query,
 )

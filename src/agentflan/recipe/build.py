@@ -39,7 +39,7 @@ from agentflan.recipe.balance import Balancer
 from agentflan.recipe.config import AgentSplit, FormatFollowingSplit, GeneralSplit, NegativesSplit, Recipe
 from agentflan.recipe.format_following import CallExample, format_following_rows
 from agentflan.recipe.mix import general_quota
-from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet, negatives
+from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet, distinct_chats, negatives, planned
 from agentflan.recipe.phrasings import Phrasings, load_phrasings
 from agentflan.recipe.scan import (
     Context,
@@ -560,6 +560,7 @@ def dry_run(recipe: Recipe, *, workers: int = 1, on_error: OnError | str = OnErr
         collected = run_tasks(tasks, ctx, workers, progress)
     splits: dict[str, Any] = {}
     agent_rows = 0
+    answered: list[tuple[str, str]] = []
     for s in sorted(recipe.splits, key=lambda sp: isinstance(sp, GeneralSplit)):
         info: dict[str, Any] = {"kind": s.kind, "formats": recipe.formats_of(s)}
         if isinstance(s, AgentSplit):
@@ -575,18 +576,33 @@ def dry_run(recipe: Recipe, *, workers: int = 1, on_error: OnError | str = OnErr
             queries = _offered(collected.queries, s.name)
             chats = _offered(collected.chats, s.name)
             toolsets = _offered(collected.toolsets, s.name)
-            rows_b = min(s.n_chat, chats) if toolsets else 0
-            info.update(no_tools_candidates=queries, chat_candidates=chats, rows=min(s.n_no_tools, queries) + rows_b)
+            chat_items = _items(collected.chats, s.name)
+            rows = planned(_items(collected.queries, s.name), chat_items, toolsets > 0, n_no_tools=s.n_no_tools, n_chat=s.n_chat)
+            if toolsets:
+                answered += [(c.source, c.key) for c in distinct_chats(chat_items, s.n_chat)]
+            info.update(no_tools_candidates=queries, chat_candidates=chats, rows=rows)
             info["replies"] = f"generator {s.generator.backend}:{s.generator.model}" if s.generator else "offline (templates, chat data)"
         else:
             total = collected.rows[s.name]
             quota = general_quota(agent_rows, s.ratio)
-            info.update(sources=s.sources, available=total, rows=total if quota is None else min(quota, total))
+            hashes = sorted(collected.general_hashes.get(s.name, ()))
+            threshold = 1.0 if quota is None or quota >= len(hashes) else (hashes[quota - 1] if quota > 0 else -1.0)
+            seed = f"{recipe.seed}|{s.name}"
+            # the build leaves out the chats whose opening a negatives split answered
+            # (a repeated conversation shares its key, so each copy goes)
+            copies = Counter(hashes)
+            gone = sum(copies[h] for src, key in dict.fromkeys(answered) if src in s.sources and (h := unit_hash(seed, key)) <= threshold)
+            info.update(sources=s.sources, available=total, rows=(total if quota is None else min(quota, total)) - gone)
         if not isinstance(s, GeneralSplit):
             agent_rows += info["rows"]
         splits[s.name] = info
     splits = {s.name: splits[s.name] for s in recipe.splits}
     return {"recipe": recipe.name, "seed": recipe.seed, "inputs": _inputs(recipe, collected), "splits": splits}
+
+
+def _items(samples: dict[str, Any], split: str) -> list[Any]:
+    sample = samples.get(split)
+    return [] if sample is None else list(sample.items())
 
 
 def _offered(samples: dict[str, Any], split: str) -> int:

@@ -178,7 +178,7 @@ def negatives(
             offline, fallback = phrasings.fill(rng, "negatives.no_tools_reply", request=_shorten(q.request)), TEMPLATE
         rows_a.append(_Pending(conv, offline, phrasings.fill(rng, "negatives.no_tools_generator_system"), fallback))
     rows_b: list[_Pending] = []
-    for c in _distinct(chats, n_chat, lambda c: c.user) if toolsets else ():
+    for c in distinct_chats(chats, n_chat) if toolsets else ():
         rng = random.Random(f"{seed}|negative|{c.key}")
         tools = rng.choice(toolsets).tools
         system = phrasings.fill(rng, "negatives.chat_system", tools=describe_tools(tools, phrasings, rng))
@@ -201,6 +201,17 @@ def negatives(
             row.conv.messages.append(whole_turn(reply, Capability.REASONING, meta={"part": "reply"}))
             row.conv.meta["producer"] = producer
             yield Negative(row.conv, kind, producer)
+
+
+def planned(queries: Sequence[ToolQuery], chats: Sequence[ChatPair], has_tools: bool, *, n_no_tools: int, n_chat: int) -> int:
+    """The rows :func:`negatives` makes offline from these candidates (for a dry run)."""
+    rows_b = len(distinct_chats(chats, n_chat)) if has_tools else 0
+    return len(_distinct(queries, n_no_tools, lambda q: q.request)) + rows_b
+
+
+def distinct_chats(chats: Sequence[ChatPair], n: int) -> list[ChatPair]:
+    """The chats that become ``chat_with_tools`` rows (when tools are offered)."""
+    return _distinct(chats, n, lambda c: c.user)
 
 
 def _distinct(candidates: Sequence[_C], n: int, text: Callable[[_C], str]) -> list[_C]:

@@ -83,8 +83,8 @@ class Context:
 
 
 def spare(n: int) -> int:
-    """Candidates to keep for ``n`` rows: a few more, for those a check turns away."""
-    return n + max(8, n // 4)
+    """Candidates to keep for ``n`` rows: more, for those a check or a repeated request turns away."""
+    return 2 * n + 8
 
 
 def shard_path(work: Path, split: str, index: int) -> Path:
@@ -176,8 +176,7 @@ class _Scanner:
         for neg in self.negative_chats:
             result.chats[neg.name] = BottomK(spare(neg.n_chat), f"{seed}|{neg.name}|chats")
         for g in self.general:
-            if g.ratio is not None:
-                result.general_hashes[g.name] = []
+            result.general_hashes[g.name] = []
 
     def run(self) -> None:
         limit = self.source.filter.limit
@@ -256,8 +255,8 @@ class _Scanner:
         for g in self.general:
             if not self.ctx.dry_run and not self._writable(g.name, conv, location):
                 continue
-            if g.ratio is not None:
-                self.result.general_hashes[g.name].append(unit_hash(f"{recipe.seed}|{g.name}", key))
+            # kept with or without a ratio: a dry run also counts the rows negatives take away by them
+            self.result.general_hashes[g.name].append(unit_hash(f"{recipe.seed}|{g.name}", key))
             self._write(g.name, conv, origin, key)
             self.result.rows[g.name] += 1
 
