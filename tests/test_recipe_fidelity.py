@@ -140,3 +140,28 @@ def test_negative_replies_are_distinct_honest_and_never_a_general_row(out: Path)
             assert not re.search(r"\b[a-z]+_[a-z_]+\b", r["messages"][-1]["content"].replace(r["messages"][1]["content"][:150], ""))
     tips = [r for r in negatives if "tip" in r["messages"][1]["content"].lower() and r["meta"]["negative"] == "no_tools"]
     assert tips and all(r["meta"]["producer"] == "corpus-answer" and "$" in r["messages"][-1]["content"] for r in tips)
+
+
+# ReAct-style format directives of the six AgentInstruct tasks and their in-context examples
+DIRECTIVE = re.compile(
+    r"(?m)^\s*(THOUGHT|Thought|Think|ACTION|Action|Act|Final Answer)\s*:|```sql|search\[keywords\]|click\[value\]|"
+    r"strictly follow this format|should use the following format|respond with 'Final Answer"
+)
+
+
+def prompt_text(row: dict[str, Any]) -> str:
+    """Everything the model reads but is not trained to write."""
+    return "\n".join(m["content"] for m in row["conversation"] if m["role"] != "assistant" or not m["loss"])
+
+
+def test_chat_aligned_agentinstruct_rows_carry_no_react_directives(out: Path) -> None:
+    chat = rows(out / "agent_instruct_tflan.jsonl")
+    native = rows(out / "native" / "agent_instruct_tflan.jsonl")
+    assert {r["meta"]["task"] for r in native} == {"os", "db", "alfworld", "kg", "webshop", "mind2web"}
+    assert [r["id"] for r in chat if DIRECTIVE.search(prompt_text(r))] == []
+    for r in native:
+        assert r["messages"][0]["role"] == "system" and not any(m.get("meta", {}).get("example") for m in r["messages"])
+        assert r["messages"][1]["role"] == "user"  # the task itself stays
+    # the original format is kept where it is trained on
+    react = rows(out / "agent_instruct_react.jsonl")
+    assert sum(bool(DIRECTIVE.search(prompt_text(r))) for r in react) >= len(react) - 5

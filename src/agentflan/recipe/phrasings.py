@@ -21,7 +21,7 @@ import yaml
 
 from agentflan.errors import ConfigError
 
-FILES = ("tflan", "cot", "system", "format_following", "negatives")
+FILES = ("tflan", "cot", "system", "format_following", "negatives", "agentinstruct")
 
 # slot -> the fields its templates may use
 SLOTS: dict[str, frozenset[str]] = {
@@ -51,6 +51,7 @@ SLOTS: dict[str, frozenset[str]] = {
     "negatives.no_tools_generator_system": frozenset(),
     "negatives.chat_system": frozenset({"tools"}),
     "negatives.chat_generator_system": frozenset(),
+    **{f"agentinstruct.{task}": frozenset() for task in ("os", "db", "alfworld", "kg", "webshop", "mind2web")},
 }
 
 
