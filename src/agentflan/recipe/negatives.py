@@ -28,6 +28,7 @@ from agentflan.protocols.base import ParseFailure, get_protocol
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.tags import whole_turn
 from agentflan.recipe.trajectory import Event
+from agentflan.sources.tool_queries import ToolQuery
 
 if TYPE_CHECKING:
     from agentflan.generation.base import Backend, Sampling
@@ -41,19 +42,6 @@ CHAT_DATA = "chat-data"
 CORPUS_ANSWER = "corpus-answer"
 
 _BEGIN = re.compile(r"\s*Begin!\s*\Z")
-
-
-@dataclass(slots=True)
-class ToolQuery:
-    """A request from a tool-using trajectory, and the tools it called."""
-
-    key: str
-    origin: str
-    request: str
-    called: tuple[str, ...]
-    source: str = ""
-    #: the first answer the trajectory gives after a tool result, if any
-    answer: str = ""
 
 
 @dataclass(slots=True)
@@ -83,7 +71,7 @@ def tool_query(conv: Conversation, evs: list[Event], key: str) -> ToolQuery | No
     observed = next((i for i, e in enumerate(evs) if e.kind == "observation"), len(evs))
     alone = sum(e.kind == "user" for e in evs[:observed]) == 1
     answer = next((e.step.final_answer for e in evs[observed:] if e.step is not None and e.step.final_answer), None) if alone else None
-    return ToolQuery(key, conv.id, _BEGIN.sub("", first.text).strip(), called, answer=(answer or "").strip())
+    return ToolQuery(conv.id, _BEGIN.sub("", first.text).strip(), [], "", list(called), key=key, answer=(answer or "").strip())
 
 
 def chat_pair(conv: Conversation, key: str) -> ChatPair | None:
@@ -115,11 +103,11 @@ def answerable(query: ToolQuery, phrasings: Phrasings) -> bool:
     (its name matches a ``negatives.answerable_tools`` pattern) and the trajectory has a final answer
     that calls nothing and names none of its tools."""
     patterns = [re.compile(t.template) for t in phrasings.pools["negatives.answerable_tools"]]
-    bare = [n.rsplit(".", 1)[-1] for n in query.called]
+    bare = [n.rsplit(".", 1)[-1] for n in query.acceptable]
     return (
         bool(query.answer)
         and all(any(p.search(n) for p in patterns) for n in bare)
-        and not any(n in query.answer for n in (*query.called, *bare))
+        and not any(n in query.answer for n in (*query.acceptable, *bare))
         and not contains_tool_call(query.answer)
     )
 
@@ -162,20 +150,20 @@ def negatives(
     from agentflan.recipe.align import describe_tools
 
     rows_a: list[_Pending] = []
-    for q in _distinct(queries, n_no_tools, lambda q: q.request):
+    for q in _distinct(queries, n_no_tools, lambda q: q.query):
         rng = random.Random(f"{seed}|negative|{q.key}")
         conv = Conversation(
             id=q.key,
             messages=[
                 Message(role="system", content=phrasings.fill(rng, "negatives.no_tools_system")),
-                Message(role="user", content=q.request),
+                Message(role="user", content=q.query),
             ],
-            meta={"origin_id": q.origin, "negative": NO_TOOLS, "recipe_source": q.source},
+            meta={"origin_id": q.id, "negative": NO_TOOLS, "recipe_source": q.source},
         )
         if answerable(q, phrasings):
             offline, fallback = q.answer, CORPUS_ANSWER
         else:
-            offline, fallback = phrasings.fill(rng, "negatives.no_tools_reply", request=_shorten(q.request)), TEMPLATE
+            offline, fallback = phrasings.fill(rng, "negatives.no_tools_reply", request=_shorten(q.query)), TEMPLATE
         rows_a.append(_Pending(conv, offline, phrasings.fill(rng, "negatives.no_tools_generator_system"), fallback))
     rows_b: list[_Pending] = []
     for c in distinct_chats(chats, n_chat) if toolsets else ():
@@ -206,7 +194,7 @@ def negatives(
 def planned(queries: Sequence[ToolQuery], chats: Sequence[ChatPair], has_tools: bool, *, n_no_tools: int, n_chat: int) -> int:
     """The rows :func:`negatives` makes offline from these candidates (for a dry run)."""
     rows_b = len(distinct_chats(chats, n_chat)) if has_tools else 0
-    return len(_distinct(queries, n_no_tools, lambda q: q.request)) + rows_b
+    return len(_distinct(queries, n_no_tools, lambda q: q.query)) + rows_b
 
 
 def distinct_chats(chats: Sequence[ChatPair], n: int) -> list[ChatPair]:
