@@ -165,3 +165,26 @@ def test_chat_aligned_agentinstruct_rows_carry_no_react_directives(out: Path) ->
     # the original format is kept where it is trained on
     react = rows(out / "agent_instruct_react.jsonl")
     assert sum(bool(DIRECTIVE.search(prompt_text(r))) for r in react) >= len(react) - 5
+
+
+def test_thought_filters_keep_the_trajectories_that_reason_at_each_step(tmp_path: Path) -> None:
+    from agentflan.recipe.plan import dry_run
+    from agentflan.recipe.trajectory import events, full_trajectories, has_thoughts
+    from agentflan.sources import read
+
+    kept = {}
+    for which in ("any", "after_first_step", "every_step"):
+        recipe = tmp_path / f"{which}.yaml"
+        recipe.write_text(
+            f"name: t\nseed: 0\nsources:\n  toolbench:\n    path: {shared_path('toolbench', 'answers')}\n    format: toolbench\n"
+            f"    filter: {{final_answer: true, thoughts: {which}}}\n"
+            "splits:\n  - {name: all, sources: [toolbench], style: tflan}\n",
+            encoding="utf-8",
+        )
+        kept[which] = dry_run(load_recipe(recipe))["splits"]["all"]["rows"]
+    assert kept["any"] > kept["after_first_step"] > kept["every_step"] > 0
+    for conv in full_trajectories(read(shared_path("toolbench", "answers", "G3_answer"))):
+        evs = events(conv)
+        calls = [e.step for e in evs if e.step is not None and e.step.tool_calls]
+        assert has_thoughts(evs, "every_step") == all((s.thought or "").strip() for s in calls)
+        assert has_thoughts(evs, "after_first_step") == all((s.thought or "").strip() for s in calls[1:])
