@@ -52,7 +52,9 @@ def unshown_names(row: dict[str, Any], identifiers: set[str]) -> set[str]:
     """Tool identifiers a supervised reply of ``row`` (native or Agent-FLAN schema) names that no
     prompt turn and no tools field of the row shows."""
     messages = row.get("conversation") or row["messages"]
-    shown = json.dumps(row.get("tools") or []) + "\n".join(m["content"] or "" for m in messages if m["role"] != "assistant")
+    shown = json.dumps(row.get("tools") or []) + "\n".join(
+        m["content"] or "" for m in messages if m["role"] != "assistant"
+    )
     named: set[str] = set()
     for m in messages:
         if m["role"] == "assistant" and m.get("loss") is not False:
@@ -66,7 +68,12 @@ def test_no_supervised_reply_names_a_tool_its_row_does_not_show(out: Path) -> No
     assert len(identifiers) > 50
     files = sorted(out.glob("*.jsonl")) + sorted((out / "native").glob("*.jsonl"))
     assert len(files) == 16
-    bad = [(p.relative_to(out).as_posix(), r["id"], sorted(names)) for p in files for r in rows(p) if (names := unshown_names(r, identifiers))]
+    bad = [
+        (p.relative_to(out).as_posix(), r["id"], sorted(names))
+        for p in files
+        for r in rows(p)
+        if (names := unshown_names(r, identifiers))
+    ]
     assert bad == []
 
 
@@ -94,9 +101,17 @@ def test_every_other_format_shows_the_tools_of_a_general_row(out: Path, tmp_path
         write(convs, path, fmt)
         for r in rows(path):
             if fmt == "sharegpt-tools":
-                r = {"tools": json.loads(r.get("tools") or "[]"), "messages": [
-                    {"role": {"human": "user", "gpt": "assistant"}.get(m["from"], m["from"]), "content": m["value"]} for m in r["conversations"]
-                ] + [{"role": "system", "content": r.get("system", "")}]}
+                r = {
+                    "tools": json.loads(r.get("tools") or "[]"),
+                    "messages": [
+                        {
+                            "role": {"human": "user", "gpt": "assistant"}.get(m["from"], m["from"]),
+                            "content": m["value"],
+                        }
+                        for m in r["conversations"]
+                    ]
+                    + [{"role": "system", "content": r.get("system", "")}],
+                }
             assert not unshown_names(r, identifiers), (fmt, r.get("id"))
 
 
@@ -130,16 +145,30 @@ def test_negative_replies_are_distinct_honest_and_never_a_general_row(out: Path)
     producers = manifest["splits"]["negative"]["producers"]
     assert sum(producers.values()) == len(negatives) and producers.get("corpus-answer", 0) > 0
     general = {json.dumps(r["messages"][:2]) for r in rows(out / "native" / "general.jsonl")}
-    general_users = {m["content"] for r in rows(out / "native" / "general.jsonl") for m in r["messages"] if m["role"] == "user"}
+    general_users = {
+        m["content"]
+        for r in rows(out / "native" / "general.jsonl")
+        for m in r["messages"]
+        if m["role"] == "user"
+    }
     for r in negatives:
         assert json.dumps(r["messages"][1:3]) not in general
         if r["meta"]["negative"] == "chat_with_tools":
             assert r["messages"][1]["content"] not in general_users, r["id"]
         elif r["meta"]["producer"] == "template":
             # an honest refusal quotes the request and names no identifier
-            assert not re.search(r"\b[a-z]+_[a-z_]+\b", r["messages"][-1]["content"].replace(r["messages"][1]["content"][:150], ""))
-    tips = [r for r in negatives if "tip" in r["messages"][1]["content"].lower() and r["meta"]["negative"] == "no_tools"]
-    assert tips and all(r["meta"]["producer"] == "corpus-answer" and "$" in r["messages"][-1]["content"] for r in tips)
+            assert not re.search(
+                r"\b[a-z]+_[a-z_]+\b",
+                r["messages"][-1]["content"].replace(r["messages"][1]["content"][:150], ""),
+            )
+    tips = [
+        r
+        for r in negatives
+        if "tip" in r["messages"][1]["content"].lower() and r["meta"]["negative"] == "no_tools"
+    ]
+    assert tips and all(
+        r["meta"]["producer"] == "corpus-answer" and "$" in r["messages"][-1]["content"] for r in tips
+    )
 
 
 # ReAct-style format directives of the six AgentInstruct tasks and their in-context examples
@@ -160,7 +189,9 @@ def test_chat_aligned_agentinstruct_rows_carry_no_react_directives(out: Path) ->
     assert {r["meta"]["task"] for r in native} == {"os", "db", "alfworld", "kg", "webshop", "mind2web"}
     assert [r["id"] for r in chat if DIRECTIVE.search(prompt_text(r))] == []
     for r in native:
-        assert r["messages"][0]["role"] == "system" and not any(m.get("meta", {}).get("example") for m in r["messages"])
+        assert r["messages"][0]["role"] == "system" and not any(
+            m.get("meta", {}).get("example") for m in r["messages"]
+        )
         assert r["messages"][1]["role"] == "user"  # the task itself stays
     # the original format is kept where it is trained on
     react = rows(out / "agent_instruct_react.jsonl")
@@ -188,3 +219,41 @@ def test_thought_filters_keep_the_trajectories_that_reason_at_each_step(tmp_path
         calls = [e.step for e in evs if e.step is not None and e.step.tool_calls]
         assert has_thoughts(evs, "every_step") == all((s.thought or "").strip() for s in calls)
         assert has_thoughts(evs, "after_first_step") == all((s.thought or "").strip() for s in calls[1:])
+
+
+def test_agent_flan_dry_run_on_the_samples_prints_full_size_counts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from agentflan.cli import main
+
+    sources = {
+        "agentinstruct": shared_path("agentinstruct"),
+        "toolbench": shared_path("toolbench", "answers"),
+        "chat": shared_path("glaive", "glaive_toolcall_en_demo.json"),
+    }
+    args = ["build", str(ROOT / "recipes" / "agent-flan.yaml"), "--dry-run", "--out", str(tmp_path / "af")]
+    for name, path in sources.items():
+        args += ["--source", f"{name}={path}"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    full = {
+        m.group(1): int(m.group(2).replace(",", ""))
+        for m in re.finditer(r"^\s+(\S+)\s+\d+ rows\s+\(~([\d,]+) at full size\)", text, re.M)
+    }
+    assert set(full) == {
+        "agent_instruct_react",
+        "agent_instruct_tflan",
+        "toolbench_react_10p",
+        "toolbench_tflan_60p_r10r5u7",
+        "toolbench_tflan_cot_30p",
+        "toolbench_instruct_j1s1_3k",
+        "toolbench_negative",
+    }
+    assert full["toolbench_instruct_j1s1_3k"] == 3000 and full["toolbench_negative"] == 761
+    assert 1700 <= full["agent_instruct_tflan"] <= 1866
+    # the ToolBench group scales as a whole, split 10 / 60 / 30
+    group = (
+        full["toolbench_react_10p"] + full["toolbench_tflan_60p_r10r5u7"] + full["toolbench_tflan_cot_30p"]
+    )
+    assert abs(full["toolbench_react_10p"] - 0.1 * group) <= 1 and 15_000 <= group <= 40_000
+    assert not (tmp_path / "af").exists()

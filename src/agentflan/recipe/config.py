@@ -69,6 +69,8 @@ class Source(_Model):
     filter: Filter = Filter()
     #: Tools to offer in conversations that offer none (e.g. FireAct's search/lookup).
     tools: list[dict[str, Any]] | None = None
+    #: Conversations the full source holds: a dry run over a sample of it scales its counts to this.
+    full_size: int | None = Field(default=None, ge=1)
 
     @property
     def specs(self) -> list[str]:
