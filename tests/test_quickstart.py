@@ -18,9 +18,10 @@ from agentflan.quickstart import (
     MARKER,
     QuickstartOptions,
     demo_recipe_path,
+    generate_data,
     load_demo_recipe,
     run_quickstart,
-    split_trajectories,
+    settings,
 )
 from agentflan.sources import read
 from conftest import ROOT
@@ -71,7 +72,7 @@ def test_both_arms_start_from_the_same_tiny_model(ablation: Path) -> None:
 @pytest.mark.slow
 def test_tool_suites_use_only_held_out_trajectories(ablation: Path) -> None:
     held = {c.id for c in read(ablation / "data" / "heldout_trajectories.jsonl")}
-    trained = {c.id for c in read(ablation / "data" / "train_trajectories.jsonl")}
+    trained = {c.id for c in read(ablation / "data" / "tool_trajectories.jsonl")}
     assert held and trained and not held & trained
     held_queries = {c.messages[1].content for c in read(ablation / "data" / "heldout_trajectories.jsonl")}
     corpus = "".join(p.read_text(encoding="utf-8") for p in (ablation / "with-negatives" / "build").glob("*.jsonl"))
@@ -128,15 +129,16 @@ def test_packaged_demo_recipe_is_the_one_in_recipes() -> None:
     assert demo_recipe_path().read_bytes() == (ROOT / "recipes" / "demo.yaml").read_bytes()
 
 
-def test_split_and_recipe_are_seeded(tmp_path: Path) -> None:
-    a_train, a_held = split_trajectories(tmp_path / "a", 0.2, seed=0)
-    b_train, b_held = split_trajectories(tmp_path / "b", 0.2, seed=0)
-    assert a_train.read_bytes() == b_train.read_bytes() and a_held.read_bytes() == b_held.read_bytes()
-    c_train, _ = split_trajectories(tmp_path / "c", 0.2, seed=1)
-    assert c_train.read_bytes() != a_train.read_bytes()
-    recipe = load_demo_recipe(a_train, seed=0, negatives=False)
+def test_data_and_recipe_are_seeded(tmp_path: Path) -> None:
+    a, b = generate_data(tmp_path / "a", seed=0), generate_data(tmp_path / "b", seed=0)
+    assert all(a[name].read_bytes() == b[name].read_bytes() for name in a)
+    c = generate_data(tmp_path / "c", seed=1)
+    assert c["tool_trajectories.jsonl"].read_bytes() != a["tool_trajectories.jsonl"].read_bytes()
+    recipe = load_demo_recipe(a, seed=0, negatives=False, negative_splits=list(settings()["negative_splits"]))
     assert "negatives" not in {s.kind for s in recipe.splits}
-    assert recipe.sources["trajectories"].specs == [str(a_train)]
+    assert not set(settings()["negative_splits"]) & {s.name for s in recipe.splits}
+    assert recipe.sources["trajectories"].specs == [str(a["tool_trajectories.jsonl"])]
+    assert load_demo_recipe(a, seed=0, negatives=True, negative_splits=[]).sources["layouts"].specs == [str(a["eval_layouts.jsonl"])]
 
 
 def test_help_describes_every_option(capsys: pytest.CaptureFixture[str]) -> None:

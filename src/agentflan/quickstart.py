@@ -9,7 +9,7 @@ Every stage is a library call (recipe, train, evaluate, report); this module onl
 and decides where the outputs go:
 
     OUT/quickstart.json        options, status, timings, paths
-    OUT/data/                  the demo trajectories split into train / held-out parts
+    OUT/data/                  the demo world's files for the seed (training data, held-out suites)
     OUT/tiny-model/            the untrained tiny model and its tokenizer (no --model)
     OUT/build, OUT/train, OUT/eval          (or OUT/<run>/... for each ablation run)
     OUT/report.html
@@ -30,7 +30,7 @@ from typing import Any, Literal
 import yaml
 
 from agentflan.conversation import Conversation
-from agentflan.demo import CHAT, QUESTIONS, TRAJECTORIES, demo_file
+from agentflan.demo import HELDOUT, QUESTIONS
 from agentflan.errors import ConfigError
 from agentflan.io import write_json
 
@@ -116,39 +116,29 @@ def prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def split_trajectories(out: Path, fraction: float, seed: int) -> tuple[Path, Path]:
-    """The demo trajectories in two seeded parts: ``train`` for the recipe, ``heldout`` for the suites."""
-    from agentflan.recipe.split import unit_hash
-    from agentflan.sources import read
-    from agentflan.writers import write
+def generate_data(out: Path, seed: int) -> dict[str, Path]:
+    """The demo world's files for this seed (:mod:`agentflan.demo.generate`): training data, and
+    held-out trajectories and questions for the suites (argument values training never shows)."""
+    from agentflan.demo.generate import generate
 
-    convs = list(read(demo_file(TRAJECTORIES), format="openai"))
-    held = [c for c in convs if unit_hash(seed, f"quickstart-holdout|{c.id}") < fraction]
-    kept = [c for c in convs if unit_hash(seed, f"quickstart-holdout|{c.id}") >= fraction]
-    if not held or not kept:
-        raise ConfigError(f"holdout_fraction {fraction} leaves one side of the demo trajectories empty")
-    train_path, held_path = out / "data" / "train_trajectories.jsonl", out / "data" / "heldout_trajectories.jsonl"
-    write(kept, train_path, "openai")
-    write(held, held_path, "openai")
-    return train_path, held_path
+    return generate(out / "data", seed)
 
 
-def load_demo_recipe(trajectories: Path, seed: int, negatives: bool) -> Any:
-    """The demo recipe with its demo sources pointed at the files given here; without
-    ``negatives``, its negatives splits removed."""
+def load_demo_recipe(data: dict[str, Path], seed: int, negatives: bool, negative_splits: list[str]) -> Any:
+    """The demo recipe with its demo sources pointed at the generated files; without
+    ``negatives``, its negatives splits (kind ``negatives`` and ``negative_splits``) removed."""
     from agentflan.recipe.config import load_recipe
 
     path = demo_recipe_path()
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    files = {TRAJECTORIES: trajectories, CHAT: demo_file(CHAT), QUESTIONS: demo_file(QUESTIONS)}
     overrides = {}
     for name, src in (raw.get("sources") or {}).items():
         spec = src.get("path") if isinstance(src, dict) else None
-        if isinstance(spec, str) and Path(spec).name in files:
-            overrides[name] = str(files[Path(spec).name])
+        if isinstance(spec, str) and Path(spec).name in data:
+            overrides[name] = str(data[Path(spec).name])
     recipe = load_recipe(path, sources=overrides, seed=seed)
     if not negatives:
-        kept = [s for s in recipe.splits if s.kind != "negatives"]
+        kept = [s for s in recipe.splits if s.kind != "negatives" and s.name not in negative_splits]
         if len(kept) == len(recipe.splits):
             raise ConfigError(f"{path} has no negatives split, so the negatives ablation would compare a run with itself")
         recipe = recipe.model_copy(update={"splits": kept, "name": f"{recipe.name}-without-negatives"})
@@ -228,15 +218,16 @@ def train_model(model: str, files: list[Path], out: Path, options: QuickstartOpt
     return summary
 
 
-def evaluate_model(model: Path, out: Path, suites: list[str], heldout: Path, options: QuickstartOptions,
+def evaluate_model(model: Path, out: Path, suites: list[str], data: dict[str, Path], options: QuickstartOptions,
                    s: dict[str, Any]) -> dict[str, dict[str, Any]]:
     from agentflan.evaluate.registry import make_suite
     from agentflan.evaluate.runner import run_suite
     from agentflan.generation.backends import make_backend
     from agentflan.report.evalpage import write_eval_page
 
+    heldout = data[HELDOUT]
     sources = {
-        "agent-h": {"sources": [str(heldout)], "general_questions": [str(demo_file(QUESTIONS))]},
+        "agent-h": {"sources": [str(heldout)], "general_questions": [str(data[QUESTIONS])]},
         "tool-need": {"sources": [str(heldout)]},
         "tool-steps": {"sources": [str(heldout)]},
     }
@@ -275,15 +266,14 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
         seconds[label] = round(time.perf_counter() - t0, 2)
         return value
 
-    train_traj, heldout = timed("splitting the demo trajectories",
-                                lambda: split_trajectories(out, float(s["holdout_fraction"]), options.seed))
+    data = timed("generating the demo world's data", lambda: generate_data(out, options.seed))
     arms = [("with-negatives", True), ("without-negatives", False)] if options.ablation == "negatives" else [("main", True)]
     suites = list(s["eval"]["ablation_suites"]) if options.ablation else list(s["eval"]["suites"])
 
     builds: dict[str, tuple[Path, list[Path]]] = {}
     for name, negatives in arms:
         root = out if name == "main" else out / name
-        recipe = load_demo_recipe(train_traj, options.seed, negatives)
+        recipe = load_demo_recipe(data, options.seed, negatives, list(s.get("negative_splits") or []))
         manifest = timed(f"building the corpus ({name})", partial(build_corpus, recipe, root / "build", options.progress))
         builds[name] = (root, corpus_files(root / "build", manifest))
 
@@ -303,7 +293,7 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
                         partial(train_model, init_model, files, root / "train", options, s, given, say))
         model = Path(summary.get("merged") or summary["final"])
         metrics = timed(f"evaluating ({name}: {', '.join(suites)})",
-                        partial(evaluate_model, model, root / "eval", suites, heldout, options, s))
+                        partial(evaluate_model, model, root / "eval", suites, data, options, s))
         runs.append(RunResult(name, root / "build", root / "train", model, root / "eval", metrics))
 
     title = "agentflan quickstart" + (" — negative-sample ablation" if options.ablation else "")
