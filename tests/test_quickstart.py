@@ -17,6 +17,7 @@ from agentflan.errors import ConfigError
 from agentflan.quickstart import (
     MARKER,
     QuickstartOptions,
+    arm_recipe,
     demo_recipe_path,
     generate_data,
     load_demo_recipe,
@@ -134,11 +135,26 @@ def test_data_and_recipe_are_seeded(tmp_path: Path) -> None:
     assert all(a[name].read_bytes() == b[name].read_bytes() for name in a)
     c = generate_data(tmp_path / "c", seed=1)
     assert c["tool_trajectories.jsonl"].read_bytes() != a["tool_trajectories.jsonl"].read_bytes()
-    recipe = load_demo_recipe(a, seed=0, negatives=False, negative_splits=list(settings()["negative_splits"]))
-    assert "negatives" not in {s.kind for s in recipe.splits}
-    assert not set(settings()["negative_splits"]) & {s.name for s in recipe.splits}
-    assert recipe.sources["trajectories"].specs == [str(a["tool_trajectories.jsonl"])]
-    assert load_demo_recipe(a, seed=0, negatives=True, negative_splits=[]).sources["layouts"].specs == [str(a["eval_layouts.jsonl"])]
+    full = load_demo_recipe(a, seed=0)
+    assert full.sources["trajectories"].specs == [str(a["tool_trajectories.jsonl"])]
+    assert full.sources["layouts"].specs == [str(a["eval_layouts.jsonl"])]
+
+
+def test_each_ablation_arm_changes_only_its_part(tmp_path: Path) -> None:
+    full, s = load_demo_recipe(generate_data(tmp_path, seed=0), seed=0), settings()
+    names = {x.name for x in full.splits}
+    no_neg = arm_recipe(full, "no-negatives", s)
+    assert names - {x.name for x in no_neg.splits} == {"demo_negative", *s["negative_splits"]}
+    react = arm_recipe(full, "react-only", s)
+    assert {x.style for x in react.splits if x.kind == "agent"} == {"react"}
+    assert not {"format_following"} & {x.kind for x in react.splits} and not set(s["format_splits"]) & {x.name for x in react.splits}
+    assert {x.name for x in react.splits if x.kind in ("negatives", "general")} == {x.name for x in full.splits
+                                                                                   if x.kind in ("negatives", "general")} - set(s["format_splits"])
+    unbalanced = arm_recipe(full, "no-balance", s)
+    assert [x.name for x in unbalanced.splits] == [x.name for x in full.splits]
+    assert any(getattr(x, "balance", None) for x in full.splits) and not any(getattr(x, "balance", None) for x in unbalanced.splits)
+    with pytest.raises(ConfigError, match="nothing"):
+        arm_recipe(unbalanced, "no-balance", s)
 
 
 def test_help_describes_every_option(capsys: pytest.CaptureFixture[str]) -> None:

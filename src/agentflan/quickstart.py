@@ -2,8 +2,10 @@
 
 build (the demo recipe) -> train (a tiny model from scratch, or a given model) -> evaluate
 (Agent-H, tool-need and tool-steps, built from held-out demo trajectories and the demo
-questions) -> report (one HTML page). ``ablation="negatives"`` builds and trains twice, with
-and without the negative samples, and evaluates both on Agent-H and tool-need.
+questions) -> report (one HTML page). An ablation builds and trains two arms from the same tiny
+model and compares them on one page: ``negatives`` (with / without the negative samples),
+``format`` (the Agent-FLAN mix / every trajectory in ReAct, no format-following rows),
+``balance`` (with / without capability balancing).
 
 Every stage is a library call (recipe, train, evaluate, report); this module only wires them
 and decides where the outputs go:
@@ -36,7 +38,12 @@ from agentflan.io import write_json
 
 MARKER = "quickstart.json"
 DEFAULT_OUT = Path("agentflan-out") / "quickstart"
-ABLATIONS = ("negatives",)
+#: Each ablation's two arms: (run name, recipe variant); see :func:`arm_recipe`.
+ABLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "negatives": (("with-negatives", "full"), ("without-negatives", "no-negatives")),
+    "format": (("agent-flan-mix", "full"), ("react-only", "react-only")),
+    "balance": (("balanced", "full"), ("unbalanced", "no-balance")),
+}
 DEFAULT_STEPS = 300
 
 
@@ -45,7 +52,7 @@ class QuickstartOptions:
     out: Path = DEFAULT_OUT
     steps: int = DEFAULT_STEPS
     model: str | None = None
-    ablation: Literal["negatives"] | None = None
+    ablation: Literal["negatives", "format", "balance"] | None = None
     seed: int = 0
     #: Score only the first N items of each suite (a smoke run); None: all of them.
     eval_limit: int | None = None
@@ -56,7 +63,7 @@ class QuickstartOptions:
         if self.steps < 1:
             raise ConfigError(f"--steps must be at least 1, got {self.steps}")
         if self.ablation is not None and self.ablation not in ABLATIONS:
-            raise ConfigError(f"unknown ablation {self.ablation!r}; choose one of {', '.join(ABLATIONS)}")
+            raise ConfigError(f"unknown ablation {self.ablation!r}; choose one of {', '.join(sorted(ABLATIONS))}")
         if self.eval_limit is not None and self.eval_limit < 1:
             raise ConfigError(f"the evaluation limit must be at least 1, got {self.eval_limit}")
 
@@ -124,9 +131,8 @@ def generate_data(out: Path, seed: int) -> dict[str, Path]:
     return generate(out / "data", seed)
 
 
-def load_demo_recipe(data: dict[str, Path], seed: int, negatives: bool, negative_splits: list[str]) -> Any:
-    """The demo recipe with its demo sources pointed at the generated files; without
-    ``negatives``, its negatives splits (kind ``negatives`` and ``negative_splits``) removed."""
+def load_demo_recipe(data: dict[str, Path], seed: int) -> Any:
+    """The demo recipe with its demo sources pointed at the generated files."""
     from agentflan.recipe.config import load_recipe
 
     path = demo_recipe_path()
@@ -136,13 +142,31 @@ def load_demo_recipe(data: dict[str, Path], seed: int, negatives: bool, negative
         spec = src.get("path") if isinstance(src, dict) else None
         if isinstance(spec, str) and Path(spec).name in data:
             overrides[name] = str(data[Path(spec).name])
-    recipe = load_recipe(path, sources=overrides, seed=seed)
-    if not negatives:
-        kept = [s for s in recipe.splits if s.kind != "negatives" and s.name not in negative_splits]
-        if len(kept) == len(recipe.splits):
-            raise ConfigError(f"{path} has no negatives split, so the negatives ablation would compare a run with itself")
-        recipe = recipe.model_copy(update={"splits": kept, "name": f"{recipe.name}-without-negatives"})
-    return recipe
+    return load_recipe(path, sources=overrides, seed=seed)
+
+
+def arm_recipe(recipe: Any, variant: str, s: dict[str, Any]) -> Any:
+    """One ablation arm's recipe: ``full`` as is; ``no-negatives`` without the negatives splits
+    (kind ``negatives`` and settings' ``negative_splits``); ``react-only`` with every trajectory
+    in ReAct (one split) and no format-following splits (kind ``format_following`` and
+    ``format_splits``); ``no-balance`` without capability balancing."""
+    from agentflan.recipe.config import AgentSplit
+
+    splits = list(recipe.splits)
+    if variant == "no-negatives":
+        splits = [x for x in splits if x.kind != "negatives" and x.name not in (s.get("negative_splits") or [])]
+    elif variant == "react-only":
+        agent = [x for x in splits if isinstance(x, AgentSplit)]
+        sources = sorted({src for x in agent for src in x.sources})
+        rest = [x for x in splits if x.kind not in ("agent", "format_following") and x.name not in (s.get("format_splits") or [])]
+        splits = [AgentSplit(name="demo_react_all", sources=sources, style="react"), *rest]
+    elif variant == "no-balance":
+        splits = [x.model_copy(update={"balance": None}) if isinstance(x, AgentSplit) else x for x in splits]
+    elif variant != "full":
+        raise ConfigError(f"unknown recipe variant {variant!r}")
+    if variant != "full" and [x.model_dump() for x in splits] == [x.model_dump() for x in recipe.splits]:
+        raise ConfigError(f"the demo recipe has nothing that the {variant!r} arm removes; the ablation would compare a run with itself")
+    return recipe.model_copy(update={"splits": splits, "name": f"{recipe.name}-{variant}"})
 
 
 def build_corpus(recipe: Any, out: Path, progress: bool) -> dict[str, Any]:
@@ -267,13 +291,13 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
         return value
 
     data = timed("generating the demo world's data", lambda: generate_data(out, options.seed))
-    arms = [("with-negatives", True), ("without-negatives", False)] if options.ablation == "negatives" else [("main", True)]
+    arms = list(ABLATIONS[options.ablation]) if options.ablation else [("main", "full")]
     suites = list(s["eval"]["ablation_suites"]) if options.ablation else list(s["eval"]["suites"])
 
     builds: dict[str, tuple[Path, list[Path]]] = {}
-    for name, negatives in arms:
+    for name, variant in arms:
         root = out if name == "main" else out / name
-        recipe = load_demo_recipe(data, options.seed, negatives, list(s.get("negative_splits") or []))
+        recipe = arm_recipe(load_demo_recipe(data, options.seed), variant, s)
         manifest = timed(f"building the corpus ({name})", partial(build_corpus, recipe, root / "build", options.progress))
         builds[name] = (root, corpus_files(root / "build", manifest))
 
@@ -296,7 +320,7 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
                         partial(evaluate_model, model, root / "eval", suites, data, options, s))
         runs.append(RunResult(name, root / "build", root / "train", model, root / "eval", metrics))
 
-    title = "agentflan quickstart" + (" — negative-sample ablation" if options.ablation else "")
+    title = "agentflan quickstart" + (f" — {options.ablation} ablation: {' vs '.join(a for a, _ in arms)}" if options.ablation else "")
     report = timed("writing the report", lambda: write_report([out], out / "report.html", title=title))
     seconds["total"] = round(time.perf_counter() - started, 2)
     write_json(out / MARKER, {
