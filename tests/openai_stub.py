@@ -1,9 +1,12 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks (stdlib only).
 
 It speaks ``POST /v1/chat/completions``. ``respond(body)`` makes the reply: its text, or a whole assistant message dict;
-``fault(body, attempt) -> "ok" | 500 | 429 | "drop" | "cut"`` injects failures per request
-(``attempt`` counts earlier requests with the same messages): ``drop`` closes the connection
-without answering, ``cut`` sends half a response and closes it.
+``fault(body, attempt)`` injects failures per request (``attempt`` counts earlier requests with
+the same messages): ``"ok"``; an HTTP status (``500``, ``503``, ``429`` come with ``Retry-After: 1``);
+``drop`` closes the connection without answering, ``cut`` sends half a response and closes it;
+``timeout`` answers only after ``slow_s`` seconds (past the client's timeout); and 200 responses
+without a usable answer: ``html`` (a proxy's error page), ``badjson`` (a JSON body cut short, with a
+matching Content-Length), ``nochoices`` (``choices: []``) and ``null`` (``content: null``).
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ def request_key(body: dict[str, Any]) -> str:
 
 
 class StubServer:
-    def __init__(self, respond: Responder = echo, *, delay: float = 0.0, fault: Fault | None = None):
+    def __init__(self, respond: Responder = echo, *, delay: float = 0.0, fault: Fault | None = None, slow_s: float = 3.0):
         self.respond = respond
+        self.slow_s = slow_s
         self.delay = delay
         self.fault = fault
         self.bodies: list[dict[str, Any]] = []
@@ -77,11 +81,25 @@ class StubServer:
                     self.close_connection = True
                     self.connection.close()
                     return
-                if outcome != "ok":
-                    self._send(int(outcome), {"error": {"message": "injected failure", "type": "server_error"}})
+                if outcome == "timeout":
+                    time.sleep(stub.slow_s)
+                    outcome = "ok"
+                if outcome == "html":
+                    page = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+                    self._send_bytes(200, page, "text/html")
+                    return
+                if outcome == "badjson":
+                    self._send_bytes(200, b'{"id": "chatcmpl-stub", "object": "chat.completion", "choi', "application/json")
+                    return
+                if outcome not in ("ok", "nochoices", "null"):
+                    retry_after = {"Retry-After": "1"} if int(outcome) in (429, 503) else {}
+                    self._send(int(outcome), {"error": {"message": "injected failure", "type": "server_error"}}, retry_after)
                     return
                 reply = stub.respond(body)
                 message = reply if isinstance(reply, dict) else {"role": "assistant", "content": reply}
+                if outcome == "null":
+                    message = {"role": "assistant", "content": None}
+                choices = [] if outcome == "nochoices" else [{"index": 0, "message": message, "finish_reason": "stop"}]
                 self._send(
                     200,
                     {
@@ -89,16 +107,20 @@ class StubServer:
                         "object": "chat.completion",
                         "created": 0,
                         "model": body.get("model", ""),
-                        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                        "choices": choices,
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                     },
                 )
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                self._send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
+
+            def _send_bytes(self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 

@@ -18,7 +18,15 @@ OFFERED = ["get_stock_price"]
 PROTOCOL_CASES = [
     ("Thought: No tool is needed.\nFinal Answer: Paris is the capital of France.", "react", "plain", "final_answer"),
     ('Thought: done\nAction: Finish\nAction Input: {"return_type": "give_answer", "final_answer": "Paris"}', "react", "plain", "finish_call"),
-    ("Paris is the capital of France.", "react", "plain", "bare"),
+    ("Paris is the capital of France.", "react", "format", "bare"),
+    (".", "react", "format", "degenerate"),
+    ("Thought: x\nFinal Answer: ...", "react", "format", "degenerate"),
+    ("Thought: No tool fits.\nAction: None\nAction Input: {}", "react", "format", "no_action"),
+    ("Thought: No tool fits.\nAction: N/A", "react", "format", "no_action"),
+    ('{"thought": "no tool fits", "action": "None", "action_input": {}}', "json", "format", "no_action"),
+    # react's prompt asks for Final Answer after the thought; fireact's think step is a whole step
+    ("Thought: I can answer this without tools.", "react", "format", "missing_field"),
+    ("Thought: I can answer this without tools.", "fireact", "plain", "thought_only"),
     ('{"thought": "easy", "action": "Final Answer", "action_input": "Paris"}', "json", "plain", "final_answer"),
     ('{"goal": "answer", "Tool": "FinishAction", "Param": {"response": "Paris"}}', "json-goal", "plain", "final_answer"),
     ("Thought: I know this one.", "react", "format", "missing_field"),
@@ -37,6 +45,10 @@ GENERAL_CASES = [
     ("Paris is the capital of France.", "plain", "reply"),
     ("Thought: easy.\nFinal Answer: Paris.", "plain", "reply"),
     ("", "format", "empty"),
+    (".", "format", "degenerate"),
+    ("?!", "format", "degenerate"),
+    ("Thought: I can answer this without tools.", "plain", "reply"),
+    ("Thought: nothing to call\nAction: None", "format", "no_action"),
     ('<tool_call>\n{"name": "get_stock_price", "arguments": {"ticker": "AAPL"}}\n</tool_call>', "action", "unneeded"),
     ('<functioncall> {"name": "get_weather", "arguments": \'{"city": "Oslo"}\'}', "action", "unoffered"),
     ('{"name": "get_weather", "parameters": {"city": "Oslo"}}', "action", "unoffered"),
@@ -62,13 +74,13 @@ def test_no_tools_offered_makes_every_call_unoffered() -> None:
     assert (v.label, v.detail, v.calls) == ("action", "unoffered", ["get_stock_price"])
 
 
-def test_bare_reply_policy() -> None:
+def test_bare_reply_breaks_the_protocol_but_not_the_lenient_reading() -> None:
     text = "Sure, here is a short poem about the sea."
-    assert classify(text, prompt="react", bare_reply="plain").label == "plain"
-    strict = classify(text, prompt="react", bare_reply="format")
+    strict = classify(text, prompt="react")
     assert (strict.label, strict.detail, strict.bare) == ("format", "bare", True)
-    # a reply that uses the protocol's words is never "bare"
-    assert classify("Thought: sure", prompt="react", bare_reply="plain").label == "format"
+    # a reply that uses the protocol's words is never "bare", so the lenient reading keeps it a format error
+    assert classify("Thought: sure", prompt="react").bare is False
+    assert classify(text, prompt="general").label == "plain"
 
 
 def test_fireact_assistant_turns_are_valid_react() -> None:
@@ -118,11 +130,13 @@ def test_summary_formula_and_breakdowns() -> None:
         _result("h4", "general", "tool_query/no_tools", "I cannot check that."),
     ]
     m = summarize_agent_h(results)
-    assert m["H_ReAct"] == 0.5  # the call and the half-followed thought
+    assert m["H_ReAct"] == 0.75  # the call, the bare reply and the half-followed thought
     assert m["H_General"] == 0.25
-    assert m["H"] == pytest.approx(0.5 * ((1 - 0.5) + (1 - 0.25)) * 100)
-    assert m["H_ReAct_strict"] == 0.75  # the bare reply counts against the strict reading
-    assert m["per_prompt"]["react"]["format"] == 0.25
+    assert m["H"] == pytest.approx(0.5 * ((1 - 0.75) + (1 - 0.25)) * 100)
+    assert m["H_ReAct_lenient"] == 0.5  # the lenient reading forgives the bare reply only
+    assert m["H_lenient"] == pytest.approx(0.5 * ((1 - 0.5) + (1 - 0.25)) * 100)
+    assert m["per_prompt"]["react"]["format"] == 0.5
+    assert m["per_prompt"]["react"]["bare"] == 0.25
     assert m["per_prompt"]["react"]["action_unoffered"] == 0.25
     assert m["per_kind"]["tool_query/no_tools"]["general"]["action"] == 0.5
     assert m["n_samples"] == 4
@@ -147,6 +161,36 @@ def test_a_model_that_never_calls_tools_wins_h_but_loses_tool_need() -> None:
     assert m["ToolNeed"] == 0.0 and m["tool_need"]["tool_need"] == 0.0
     assert list(m)[:2] == ["H", "ToolNeed"]
     assert m["tool_need"]["per_prompt"]["react"]["called"] == 0.0
+
+
+class _Constant:
+    """A backend that gives the same reply to every request."""
+
+    name = "constant"
+
+    def __init__(self, reply: str):
+        self.reply = reply
+
+    def generate(self, requests: list[object]) -> list[str]:
+        return [self.reply] * len(requests)
+
+
+@pytest.mark.parametrize("reply", [".", "", "...", "?"])
+def test_a_degenerate_model_scores_zero(reply: str) -> None:
+    """The gamed score of issue 12: "." to everything used to score H = 100."""
+    suite = make_suite(size=40, seed=3)
+    m = suite.summarize(suite.run_batch(list(suite.items()), _Constant(reply)))  # type: ignore[arg-type]
+    assert m["H"] == 0.0 and m["H_lenient"] == 0.0
+    assert m["H_ReAct"] == 1.0 and m["H_General"] == 1.0
+    assert m["ToolNeed"] == 0.0
+
+
+def test_a_bare_prose_model_loses_half_of_h() -> None:
+    suite = make_suite(size=40, seed=3)
+    m = suite.summarize(suite.run_batch(list(suite.items()), _Constant("Paris is the capital of France.")))  # type: ignore[arg-type]
+    assert (m["H_ReAct"], m["H_General"], m["H"]) == (1.0, 0.0, 50.0)
+    assert (m["H_ReAct_lenient"], m["H_lenient"]) == (0.0, 100.0)
+    assert m["per_prompt"]["react"]["bare"] == 1.0
 
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

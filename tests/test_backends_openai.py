@@ -148,3 +148,57 @@ def test_native_tools_are_sent_only_when_asked_and_calls_come_back_as_json_lines
 def test_unknown_backend_options_are_named() -> None:
     with pytest.raises(ConfigError, match="does not take option"):
         make_backend("openai", "m", base_url="http://127.0.0.1:9/v1", batch_size=3)
+
+
+FAULTS = (500, 503, 429, "drop", "cut", "html", "badjson", "nochoices", "null", "timeout")
+
+
+def _agent_reply(body: dict[str, Any]) -> str:
+    """A fixed, mixed answer per request: some direct answers, some tool calls, so the metrics are not degenerate."""
+    if int(request_key(body)[:8], 16) % 2:
+        return "I can answer this without a tool: the answer is 42."
+    return 'Thought: I need a tool.\nAction: search\nAction Input: {"query": "answer"}'
+
+
+def _faulty(body: dict[str, Any], attempt: int) -> Any:
+    """Every request fails once or twice, each with a fault chosen by its messages, before it is answered."""
+    kind = int(request_key(body)[:8], 16)
+    if attempt == 0:
+        return FAULTS[kind % len(FAULTS)]
+    if attempt == 1 and kind % 3 == 0:
+        return FAULTS[(kind // 3) % len(FAULTS)]
+    return "ok"
+
+
+@pytest.mark.slow
+def test_agent_h_through_every_fault_finishes_in_one_run_with_the_clean_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agentflan.cli import main
+
+    def run(server: StubServer, out: Path) -> dict[str, Any]:
+        args = ["eval", "agent-h", "--backend", "openai", "--model", "stub-model", "--base-url", server.url, "--size", "40"]
+        args += ["--concurrency", "8", "--timeout", "1", "--max-retries", "4", "--out", str(out)]
+        assert main(args) == 0, capsys.readouterr().err
+        return orjson.loads((out / "agent-h" / "summary.json").read_bytes())
+
+    with StubServer(respond=_agent_reply) as server:
+        clean = run(server, tmp_path / "clean")
+    with StubServer(respond=_agent_reply, fault=_faulty, slow_s=2.5) as server:
+        faulty = run(server, tmp_path / "faulty")
+    assert all(server.outcomes[str(f)] > 0 for f in FAULTS), server.outcomes
+    assert faulty["metrics"] == clean["metrics"] and faulty["n_items"] == clean["n_items"]
+    rows = [orjson.loads(line) for line in (tmp_path / "faulty" / "agent-h" / "results.jsonl").read_bytes().splitlines()]
+    assert len(rows) == clean["n_items"] and all(r["response"] for r in rows)  # no empty answer kept from a fault
+
+
+def test_a_200_without_an_answer_is_retried_and_never_returned_as_empty() -> None:
+    for fault in ("html", "badjson", "nochoices", "null"):
+        with StubServer(fault=lambda _b, attempt, f=fault: f if attempt < 2 else "ok") as server:
+            backend = make_backend("openai", "stub-model", base_url=server.url, max_retries=3)
+            assert backend.generate([GenerationRequest([Message("user", "hi")])]) == ["echo: hi"]
+            assert server.outcomes[fault] == 2
+            backend.close()
+        with StubServer(fault=lambda _b, _a, f=fault: f) as server:
+            backend = make_backend("openai", "stub-model", base_url=server.url, max_retries=1)
+            with pytest.raises(BackendError, match="HTTP 200 without a usable reply 2 times"):
+                backend.generate([GenerationRequest([Message("user", "hi")])])
+            backend.close()

@@ -17,7 +17,6 @@ from agentflan.recipe.negatives import (
     CHAT_WITH_TOOLS,
     NO_TOOLS,
     ChatPair,
-    ToolQuery,
     ToolSet,
     chat_pair,
     contains_tool_call,
@@ -27,6 +26,7 @@ from agentflan.recipe.negatives import (
 )
 from agentflan.recipe.phrasings import load_phrasings
 from agentflan.recipe.trajectory import events, full_trajectories
+from agentflan.sources.tool_queries import ToolQuery
 from conftest import shared_path
 
 PH = load_phrasings()
@@ -53,7 +53,9 @@ class ScriptedBackend(Backend):
 
 
 def candidates(n: int) -> tuple[list[ToolQuery], list[ChatPair], list[ToolSet]]:
-    queries = [ToolQuery(f"q{i}", f"o{i}", f"What is the forecast for spot {i}?", ("weather.get_forecast_for_weather",)) for i in range(n)]
+    queries = [
+        ToolQuery(f"o{i}", f"What is the forecast for spot {i}?", [], "", ["weather.get_forecast_for_weather"], key=f"q{i}") for i in range(n)
+    ]
     chats = [ChatPair(f"c{i}", f"p{i}", f"Tell me a joke number {i}.", f"Joke {i}: a pun.") for i in range(n)]
     return queries, chats, [ToolSet("t", [WEATHER])]
 
@@ -127,7 +129,7 @@ def test_candidates_from_real_data() -> None:
     assert pairs and all(not c.tools for c in glaive if c.id in {p.origin for p in pairs})
     toolbench = list(full_trajectories(read(shared_path("toolbench", "answers", "G1_answer"))))
     queries = [q for c in toolbench if (q := tool_query(c, events(c), c.id))]
-    assert queries and all(not q.request.endswith("Begin!") for q in queries)
+    assert queries and all(not q.query.endswith("Begin!") for q in queries)
     assert describe_need(["transitaires_for_transitaires"]) == "a tool such as transitaires"
     assert describe_need(["a.x_for_a", "b.y_for_b"]) == "tools such as a and b"
 

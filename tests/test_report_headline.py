@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentflan.evaluate.base import ItemResult
+from agentflan.recipe.manifest import Capabilities, Count, Manifest
 from agentflan.report.collect import BuildOutput, Collected, EvalOutput, SuiteOutput
 from agentflan.report.headline import headline_rows, headline_values, warnings
 from agentflan.report.html import render
@@ -17,7 +18,10 @@ def _found(tmp_path: Path) -> Collected:
                   SuiteOutput("tool-need", tmp_path / run / "eval" / "tool-need", {"metrics": {"tool_need": need}}, [reply], {})]
         return EvalOutput(tmp_path / run / "eval", suites, label=f"{run}/eval")
 
-    manifest = {"capabilities": {"after": {"reasoning": {"tokens": 10}, "retrieval": {"tokens": 5}}, "untagged_supervised_tokens": 7}}
+    caps = Capabilities(before={}, after={"reasoning": Count(1, 10), "retrieval": Count(1, 5)}, kept_span_ratio={},
+                        untagged_supervised_tokens=7)
+    manifest = Manifest(recipe={}, seed=0, seeds={}, on_error="fail", token_counter="approx", phrasings={}, inputs={},
+                        rejected=0, splits={}, rows=0, capabilities=caps, versions={})
     return Collected(roots=[tmp_path], evals=[ev("with-negatives", 90.0, 85.0), ev("without-negatives", 100.0, 0.0)],
                      builds=[BuildOutput(tmp_path / "with-negatives" / "build", manifest, {}, label="with-negatives/build")])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -183,8 +184,15 @@ def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path: Path, 
     run_training(config(tiny_llama_dir, data, tmp_path / "straight", **common), **QUIET)
     interrupted = config(tiny_llama_dir, data, tmp_path / "resumed", **common)
     assert run_training(interrupted, callbacks=[StopAt(4)], **QUIET)["stopped"]
-    summary = run_training(interrupted.model_copy(update={"resume": "auto"}), **QUIET)
+    # A kill while saving checkpoint-6 leaves it without trainer_state.json (written last).
+    torn = tmp_path / "resumed" / "checkpoint-6"
+    shutil.copytree(tmp_path / "resumed" / "checkpoint-4", torn)
+    (torn / "trainer_state.json").unlink()
+    said: list[str] = []
+    summary = run_training(interrupted.model_copy(update={"resume": "auto"}), say=said.append)
     assert summary["global_step"] == 8
+    assert any("checkpoint-6 is incomplete" in m for m in said)
+    assert any(m.endswith("resuming from " + str(tmp_path / "resumed" / "checkpoint-4")) for m in said)
     straight = load_file(str(tmp_path / "straight" / "final" / "model.safetensors"))
     resumed = load_file(str(tmp_path / "resumed" / "final" / "model.safetensors"))
     assert straight.keys() == resumed.keys()
@@ -192,6 +200,14 @@ def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path: Path, 
         assert torch.allclose(straight[name], resumed[name], atol=1e-5), name
     assert [r["step"] for r in metrics(tmp_path / "resumed")] == [r["step"] for r in metrics(tmp_path / "straight")]
     assert train_losses(tmp_path / "resumed") == pytest.approx(train_losses(tmp_path / "straight"), abs=1e-5)
+
+    # The finished run, run again, says so and changes nothing (no step 9, final/ untouched).
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "resumed").rglob("*")}
+    said.clear()
+    again = run_training(interrupted.model_copy(update={"resume": "auto"}), say=said.append)
+    assert again["finished"] and again["global_step"] == 8
+    assert any("already finished at step 8" in m for m in said)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "resumed").rglob("*")} == before
 
 
 def _free_port() -> int:

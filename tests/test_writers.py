@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentflan.batch import Rejects
+from agentflan.batch import OnError, Rejects
 from agentflan.conversation import Conversation, Message, Tool, ToolCall
 from agentflan.errors import InputError
 from agentflan.sources import read
@@ -91,7 +91,7 @@ def test_sharegpt_rows_and_dataset_info(tmp_path: Path, caplog: pytest.LogCaptur
     path = tmp_path / "glaive_like.json"
     (tmp_path / "dataset_info.json").write_text(json.dumps({"mine": {"file_name": "mine.json"}}), encoding="utf-8")
     with caplog.at_level(logging.WARNING):
-        write([_tool_conversation()], path, "sharegpt-tools")
+        write([_tool_conversation()], path, "sharegpt-tools", drop_loss_masks=True)
     (row,) = json.loads(path.read_text(encoding="utf-8"))
     assert row["system"] == "You help."
     assert json.loads(row["tools"]) == [WEATHER.to_dict()]
@@ -122,7 +122,7 @@ def test_toolllama_renders_calls_replies_and_the_api_list(tmp_path: Path) -> Non
     conv = _tool_conversation()
     conv.messages[2].tool_calls.append(ToolCall("weather", {"city": "Rome"}))
     path = tmp_path / "tl.json"
-    write([conv], path, "toolllama")
+    write([conv], path, "toolllama", drop_loss_masks=True)
     (row,) = json.loads(path.read_text(encoding="utf-8"))
     turns = row["conversations"]
     assert turns[0]["value"] == "You help.\nSpecifically, you have access to the following APIs: " + repr([WEATHER.to_dict()])
@@ -163,7 +163,7 @@ def _dies_after(n: int, exc: type[BaseException] = Boom) -> Iterator[Conversatio
 def test_a_death_mid_write_leaves_no_partial_output(fmt: str, tmp_path: Path) -> None:
     target = _out(tmp_path, fmt)
     with pytest.raises(Boom):
-        write(_dies_after(1500), target, fmt)  # past the first write block / parquet batch
+        write(_dies_after(1500), target, fmt, drop_loss_masks=True)  # past the first write block / parquet batch
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # no temp file or folder left behind either
 
@@ -171,9 +171,9 @@ def test_a_death_mid_write_leaves_no_partial_output(fmt: str, tmp_path: Path) ->
 @pytest.mark.parametrize("fmt", ["toolllama", "native", "hf-dataset"])
 def test_an_interrupt_keeps_the_previous_output(fmt: str, tmp_path: Path) -> None:
     target = _out(tmp_path, fmt)
-    write([_tool_conversation("old")], target, fmt)
+    write([_tool_conversation("old")], target, fmt, drop_loss_masks=True)
     with pytest.raises(KeyboardInterrupt):
-        write(_dies_after(3, KeyboardInterrupt), target, fmt)
+        write(_dies_after(3, KeyboardInterrupt), target, fmt, drop_loss_masks=True)
     assert [c.id for c in read(target)] == ["old"]
 
 
@@ -181,8 +181,8 @@ def test_an_interrupt_keeps_the_previous_output(fmt: str, tmp_path: Path) -> Non
 def test_same_input_gives_byte_identical_output(fmt: str, tmp_path: Path) -> None:
     a, b = _out(tmp_path, fmt, "a"), _out(tmp_path, fmt, "b")
     convs = [_tool_conversation(f"c{i}") for i in range(3)]
-    write(convs, a, fmt)
-    write(convs, b, fmt)
+    write(convs, a, fmt, drop_loss_masks=True)
+    write(convs, b, fmt, drop_loss_masks=True)
     assert a.read_bytes() == b.read_bytes()
 
 
@@ -201,3 +201,32 @@ def test_empty_input_writes_a_valid_empty_output(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "e.json").read_text(encoding="utf-8")) == []
     assert write([], tmp_path / "e.parquet", "parquet") == 0
     assert list(read(tmp_path / "e.parquet")) == []
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("fmt", ["sharegpt-tools", "toolllama"])
+def test_formats_without_per_turn_loss_refuse_masked_turns_unless_told(
+    fmt: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """AgentInstruct's ALFWorld rows mask their one-shot acknowledgement (loss: false)."""
+    convs = list(read(shared_path("agentinstruct", "alfworld.json")))
+    masked = sum(m.role == "assistant" and m.loss is False for c in convs for m in c.messages)
+    assert masked == 5
+    out = tmp_path / "out.json"
+    with pytest.raises(InputError, match=r"1 assistant turns have loss: false.*--drop-loss-masks"):
+        write(convs, out, fmt)
+    assert not out.exists()
+    with Rejects(tmp_path / "rejects.jsonl", OnError.SKIP) as rejects:
+        assert write(convs, out, fmt, rejects=rejects) == 0
+    assert rejects.stats.rejected == 5
+    with caplog.at_level(logging.WARNING):
+        assert write(convs, out, fmt, drop_loss_masks=True) == 5
+    assert "5 masked assistant turns in 5 rows lose their mask" in caplog.text
+
+
+def test_formats_with_per_turn_loss_keep_masks(tmp_path: Path) -> None:
+    conv = Conversation("m", [Message("user", "q"), Message("assistant", "ok", loss=False), Message("user", "q2"), Message("assistant", "a")])
+    for fmt in ("native", "agentflan", "openai"):
+        write([conv], tmp_path / f"{fmt}.jsonl", fmt)
+        (back,) = read(tmp_path / f"{fmt}.jsonl", format=fmt)
+        assert [m.loss is not False for m in back.messages if m.role == "assistant"] == [False, True], fmt

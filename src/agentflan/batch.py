@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import enum
 import os
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-import orjson
-
 from agentflan.errors import InputError
 from agentflan.io import atomic_path
+from agentflan.jsonutil import dumps_bytes
 
 
 class OnError(str, enum.Enum):
@@ -31,9 +31,20 @@ class BatchStats:
     written: int = 0
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    #: Input a reader passed over on purpose (not an error), by why: e.g. ToolBench files without
+    #: train_messages. Counted so that "read 0" never hides data.
+    unused: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return f"read {self.read}, written {self.written}, rejected {self.rejected}"
+        line = f"read {self.read}, written {self.written}, rejected {self.rejected}"
+        if self.unused:
+            why = "; ".join(f"{reason}: {n}" for reason, n in sorted(self.unused.items()))
+            line += f", not used {sum(self.unused.values())} ({why})"
+        return line
+
+    def add_unused(self, counts: dict[str, int]) -> None:
+        for reason, n in counts.items():
+            self.unused[reason] = self.unused.get(reason, 0) + n
 
 
 class Rejects:
@@ -59,13 +70,12 @@ class Rejects:
         self.stats.reasons[key] = self.stats.reasons.get(key, 0) + 1
         if self.path is None:
             return
+        line = _reject_row(error, record)
         if self._fh is None:
             self._ctx = atomic_path(self.path)
             tmp = self._ctx.__enter__()
             self._fh = tmp.open("wb")
-        row = {"location": str(error.location), "field": error.field, "reason": error.reason, "record": record}
-        self._fh.write(orjson.dumps(row, default=str))
-        self._fh.write(b"\n")
+        self._fh.write(line)
 
     def __enter__(self) -> Rejects:
         return self
@@ -77,3 +87,13 @@ class Rejects:
             self._ctx.__exit__(None, None, None)
             self._fh = None
 
+
+
+def _reject_row(error: InputError, record: Any) -> bytes:
+    """One rejects line; a record no JSON encoder can write is kept as its (shortened) text."""
+    row = {"location": str(error.location), "field": error.field, "reason": error.reason, "record": record}
+    try:
+        return dumps_bytes(row, default=str) + b"\n"
+    except (TypeError, ValueError, RecursionError):
+        row.update(record=None, record_text=reprlib.repr(record))  # depth- and length-bounded
+        return dumps_bytes(row) + b"\n"

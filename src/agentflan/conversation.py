@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agentflan.errors import shorten
+
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -266,6 +268,12 @@ def validate(conv: Conversation) -> list[Problem]:
     """Every problem in a conversation: errors make it unusable, warnings deserve a look."""
     problems: list[Problem] = []
     offered = {t.name: t for t in conv.tools}
+    validators: dict[str, Any] = {}
+    for t_i, tool in enumerate(conv.tools):
+        validator, why = _argument_validator(tool)
+        if why is not None:
+            problems.append(Problem("warning", f"tools[{t_i}].parameters", f"the parameter schema of {tool.name!r} is invalid: {why}"))
+        validators.setdefault(tool.name, validator)
     if not conv.messages:
         problems.append(Problem("error", "messages", "conversation has no messages"))
     for i, m in enumerate(conv.messages):
@@ -287,21 +295,26 @@ def validate(conv: Conversation) -> list[Problem]:
                 problems.append(Problem("warning", f"{cw}.arguments", f"arguments are not a JSON object: {call.arguments_error}"))
             if offered and call.name not in offered and call.name != FINISH_TOOL:
                 problems.append(Problem("error", f"{cw}.name", f"calls {call.name!r}, which the conversation does not offer"))
-            elif call.name in offered and call.arguments_ok:
-                problems.extend(Problem("warning", f"{cw}.arguments", msg) for msg in _schema_problems(offered[call.name], call.arguments))
+            elif validators.get(call.name) is not None and call.arguments_ok:
+                errors = validators[call.name].iter_errors(call.arguments)
+                problems.extend(
+                    Problem("warning", f"{cw}.arguments", f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}") for e in errors
+                )
     return problems
 
 
-def _schema_problems(tool: Tool, arguments: dict[str, Any]) -> list[str]:
-    """Where the arguments do not fit the tool's schema (warnings: real corpora are sloppy)."""
+def _argument_validator(tool: Tool) -> tuple[Any, str | None]:
+    """A validator for the tool's arguments, or why its schema cannot be one (real corpora are sloppy:
+    ``"type": "int"``, ``properties`` as a string); the schema is checked before it is used."""
     import jsonschema
 
     schema = {k: v for k, v in tool.parameters.items() if k != "optional"}
     if not schema:
-        return []
+        return None, None
     schema.setdefault("type", "object")
     try:
-        validator = jsonschema.Draft202012Validator(schema)
-        return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(arguments)]
+        jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        return [f"the tool's parameter schema is itself invalid: {exc.message}"]
+        where = "/".join(map(str, exc.absolute_path)) or "(root)"
+        return None, f"{where}: {shorten(exc.message)}"
+    return jsonschema.Draft202012Validator(schema), None

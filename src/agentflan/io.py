@@ -19,8 +19,11 @@ from typing import IO, Any
 import orjson
 
 from agentflan.errors import InputError, Location
+from agentflan.jsonutil import dumps_bytes
 
 DATA_SUFFIXES = (".jsonl", ".json", ".ndjson")
+# Editors on Windows start UTF-8 files with a byte-order mark; JSON forbids it, so it is dropped.
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _umask() -> int:
@@ -71,6 +74,8 @@ def iter_records(path: Path) -> Iterator[RawRecord]:
     if path.suffix in (".jsonl", ".ndjson") or looks_like_jsonl(path):
         with path.open("rb") as fh:
             for lineno, line in enumerate(fh, start=1):
+                if lineno == 1:
+                    line = line.removeprefix(UTF8_BOM)
                 if not line.strip():
                     continue
                 try:
@@ -84,7 +89,7 @@ def iter_records(path: Path) -> Iterator[RawRecord]:
 def records_from_document(name: str, data: bytes) -> Iterator[RawRecord]:
     """The records of one whole-file JSON document: an array's elements, or the one object."""
     try:
-        data = orjson.loads(data)
+        data = orjson.loads(data.removeprefix(UTF8_BOM))
     except orjson.JSONDecodeError as exc:
         yield RawRecord(Location(name), error=InputError(name, f"not valid JSON: {exc}"))
         return
@@ -100,7 +105,7 @@ def looks_like_jsonl(path: Path) -> bool:
     if path.suffix != ".json":
         return False
     with path.open("rb") as fh:
-        first = fh.readline()
+        first = fh.readline().removeprefix(UTF8_BOM)
         second = fh.readline()
     if not second.strip() or not first.strip().startswith(b"{"):
         return False
@@ -147,12 +152,18 @@ def atomic_open(target: str | os.PathLike[str], mode: str = "w", encoding: str |
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """A temp folder beside ``target`` that replaces it only on success (for multi-file outputs)."""
+def atomic_dir(target: str | os.PathLike[str], *, remove_stale: bool = False) -> Iterator[Path]:
+    """A temp folder beside ``target`` that replaces it only on success (for multi-file outputs).
+
+    ``remove_stale`` first deletes the temp folders killed runs left beside ``target``: only
+    for a caller that holds ``target``'s output lock (a live writer's temp folder looks the same).
+    """
     import shutil
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if remove_stale:
+        _remove_stale_staging(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
@@ -170,9 +181,16 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def _remove_stale_staging(target: Path) -> None:
+    import shutil
+
+    for path in target.parent.glob(f".{glob.escape(target.name)}.*"):
+        if path.is_dir() and (path.name.endswith(".tmp") or path.name == f".{target.name}.old"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def write_json(target: str | os.PathLike[str], obj: Any, *, indent: bool = True) -> None:
     """Write one JSON document atomically (manifests, summaries)."""
-    option = (orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY
     with atomic_open(target, "wb", encoding=None) as fh:
-        fh.write(orjson.dumps(obj, option=option))
+        fh.write(dumps_bytes(obj, indent=indent, numpy=True))
         fh.write(b"\n")

@@ -27,14 +27,18 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from agentflan.conversation import Conversation
 from agentflan.demo import HELDOUT, QUESTIONS
 from agentflan.errors import ConfigError
+from agentflan.generation.gguf import resolve_model
 from agentflan.io import write_json
+
+if TYPE_CHECKING:
+    from agentflan.recipe.manifest import Manifest
 
 MARKER = "quickstart.json"
 DEFAULT_OUT = Path("agentflan-out") / "quickstart"
@@ -169,22 +173,21 @@ def arm_recipe(recipe: Any, variant: str, s: dict[str, Any]) -> Any:
     return recipe.model_copy(update={"splits": splits, "name": f"{recipe.name}-{variant}"})
 
 
-def build_corpus(recipe: Any, out: Path, progress: bool) -> dict[str, Any]:
+def build_corpus(recipe: Any, out: Path, progress: bool) -> Manifest:
     from agentflan.recipe.build import build
     from agentflan.report.datacard import write_datacard
 
-    manifest: dict[str, Any] = build(recipe, out, progress=progress, recipe_path=demo_recipe_path())
+    manifest = build(recipe, out, progress=progress, recipe_path=demo_recipe_path())
     write_datacard(out / "datacard.html", manifest)
     return manifest
 
 
-def corpus_files(build_dir: Path, manifest: dict[str, Any]) -> list[Path]:
+def corpus_files(build_dir: Path, manifest: Manifest) -> list[Path]:
     """The training files of a build, one per split: the ``native`` copy when the recipe wrote
     one (it keeps the capability spans, so training logs a loss per capability)."""
     files = []
-    for name, split in (manifest.get("splits") or {}).items():
-        written = split.get("files") or {}
-        rel = written.get("native") or next(iter(written.values()), None)
+    for name, split in manifest.splits.items():
+        rel = split.files.get("native") or next(iter(split.files.values()), None)
         if rel is None:
             raise ConfigError(f"the build wrote no file for split {name!r}")
         files.append(build_dir / rel)
@@ -303,7 +306,7 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
 
     given = options.model is not None
     if options.model is not None:
-        init_model = options.model
+        init_model = resolve_model(options.model)  # a .gguf file: its converted folder
     else:
         # One tokenizer and one initialisation for every arm, so only the data differs.
         first_files = builds[arms[0][0]][1]

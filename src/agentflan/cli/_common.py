@@ -1,13 +1,18 @@
-"""Pieces the corpus commands (convert, inspect, validate) share: options and progress bars."""
+"""Pieces the commands share: options, progress bars, and models checked before they load."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentflan.errors import ConfigError
 
 T = TypeVar("T")
+# Files a Hugging Face model or tokenizer folder holds at least one of.
+MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "adapter_config.json")
 
 
 def add_from_option(parser: argparse.ArgumentParser) -> None:
@@ -27,3 +32,44 @@ def progress(items: Iterable[T], desc: str) -> Iterator[T]:
     from tqdm import tqdm
 
     yield from tqdm(items, desc=desc, unit=" conv", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)
+
+
+def model_problem(spec: str) -> str | None:
+    """Why ``spec`` cannot be a model or tokenizer, checked before anything loads; None when it may be.
+
+    A local folder must hold a ``config.json`` or tokenizer files; a name that looks like a path
+    but does not exist is named as such rather than tried on the hub."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not any((path / f).is_file() for f in MODEL_FILES):
+            return f"model {spec!r}: the folder has none of {', '.join(MODEL_FILES)} (not a Hugging Face model folder)"
+        return None
+    if path.exists():
+        return f"model {spec!r}: a file, not a model folder"
+    looks_local = spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec
+    if looks_local:
+        return f"model {spec!r}: no such folder"
+    return None
+
+
+def load_tokenizer(spec: str, *, trust_remote_code: bool = False) -> Any:
+    """A transformers tokenizer from a local folder or hub id, or a one-line :class:`ConfigError`."""
+    problem = model_problem(spec)
+    if problem:
+        raise ConfigError(problem)
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(spec, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(unloadable(spec, exc)) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def unloadable(spec: str, exc: BaseException) -> str:
+    """One line for a model that transformers could not load: what was tried, and the first line of why."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    where = "the local folder" if Path(spec).expanduser().is_dir() else "not a local folder; as a Hugging Face hub id"
+    return f"model {spec!r} could not be loaded ({where}): {first}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from agentflan.batch import OnError, Rejects
 from agentflan.cli._common import add_from_option, progress
 from agentflan.conversation import Conversation
+from agentflan.errors import InputError
 from agentflan.jsonutil import dumps
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English BPE vocabularies
@@ -46,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         "--on-error",
         choices=[e.value for e in OnError],
         default="skip",
-        help="skip: count unreadable records and go on (default); fail: stop at the first one",
+        help="skip: count unreadable records, name each on stderr, and go on (default); fail: stop at the first one",
     )
 
 
@@ -125,12 +127,20 @@ class CorpusStats:
         }
 
 
+class _SayingRejects(Rejects):
+    """Counts each unreadable record and says where it is and why (on stderr: stdout holds the report)."""
+
+    def handle(self, error: InputError, record: Any = None) -> None:
+        super().handle(error, record)
+        print(f"skipped: {error}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from agentflan.sources import read
 
     stats = CorpusStats()
     samples: list[Conversation] = []
-    with Rejects(None, OnError(args.on_error)) as rejects:
+    with _SayingRejects(None, OnError(args.on_error)) as rejects:
         for conv in progress(read(args.path, args.from_format, rejects=rejects), desc="inspect"):
             stats.add(conv)
             if len(samples) < args.sample:

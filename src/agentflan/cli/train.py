@@ -11,8 +11,8 @@ CONFIG is a YAML file; every key can be overridden after it with --key value, do
 nested keys and list items (values are read as YAML: 8, 3e-4, true, [q_proj, v_proj]).
 
 config keys (defaults in brackets):
-  model              path or hub id of a causal LM (required)
-  template           agentflan | llama2 | llama3 | chatml | tokenizer (its own chat_template) [agentflan]
+  model              path or hub id of a causal LM, or a .gguf file (converted once) (required)
+  template           agentflan | llama2 | llama3 | chatml | gemma | tokenizer (its own chat_template) [agentflan]
   data               corpora: a path, a list of paths, or [{path, format, weight}]; weight 0.5 keeps a
                      seeded half, 2 repeats twice; any format `agentflan convert` reads (required)
   eval_data          held-out corpora, or eval_fraction: a share of each corpus by id hash [none]

@@ -8,19 +8,21 @@ serves it; see :mod:`agentflan.evaluate.agent_h_build`). Each response gets one 
     protocol and calls no tool, i.e. ``Thought: ...\\nFinal Answer: ...`` (react),
     ``{"thought", "action": "Final Answer", "action_input"}`` (json), a ``FinishAction`` step
     (json-goal), ToolLLaMA's ``Action: Finish`` with its answer, or a think-only step where
-    the protocol allows one (fireact). **A bare natural-language reply** (text that fails to
-    parse and holds none of the protocol's markers, e.g. no ``Thought:``/``Action:``/
-    ``Final Answer:`` for react; the list is in ``data/eval/agent_h/prompts.yaml``) is also
-    ``plain`` by default (``bare_reply="plain"``): it answers the user and hallucinates
-    nothing, and it is what models tuned on Agent-FLAN's negative samples produce. With
-    ``bare_reply="format"`` it is a format-level hallucination instead; the summary always
-    reports both readings (``H_ReAct`` / ``H_ReAct_strict``).
-    Under the general prompt (H-General): any non-empty text without a tool call.
+    the protocol has one (fireact's ``Thought: ...`` is a whole step; react's prompt asks for
+    ``Final Answer:`` after the thought, so a lone thought there is an unfinished step).
+    Under the general prompt (H-General): any text with a word or number and no tool call.
 
 ``format`` (format-level hallucination)
-    The response is empty, or it uses the protocol but breaks it: a parse failure that is
-    not a bare reply (``Thought:`` with neither action nor answer, an answer followed by an
-    invented ``Observation:``, a malformed JSON object...). ``detail`` is the failure kind.
+    The paper's "output that breaks the requested protocol". The response is empty or
+    degenerate (no letter or digit at all: ``.``, ``...``, ``?!``, under either prompt); under
+    the protocol prompt it is a **bare reply** (prose with none of the protocol's markers:
+    the prompt asked for ``Thought:``/``Final Answer:`` and got neither; ``bare`` is set), or
+    it uses the protocol but breaks it (a thought with neither action nor answer, an answer
+    followed by an invented ``Observation:``, a malformed JSON object); or it names a null
+    action (``Action: None``, ``N/A``; the list is ``null_actions`` in
+    ``data/eval/agent_h/prompts.yaml``), which calls no tool but does not follow the protocol
+    either. ``detail`` is the failure kind (``empty``, ``degenerate``, ``bare``,
+    ``no_action``, or the parser's).
 
 ``action`` (action-level hallucination)
     The response calls a tool, in the protocol or in any other convention (a JSON call
@@ -31,13 +33,17 @@ serves it; see :mod:`agentflan.evaluate.agent_h_build`). Each response gets one 
 
 Rates are the share of items not labelled ``plain``: ``H_ReAct`` over the protocol-prompt
 items, ``H_General`` over the general-prompt items, and ``H = 0.5 * ((1 - H_ReAct) + (1 -
-H_General)) * 100`` as in the paper. Breakdowns by sample kind and label follow. The suite
-also runs the tool-need companion items by default (``tool_need=True``) and reports their
-score beside ``H``, since a model that never calls tools would otherwise win.
+H_General)) * 100`` as in the paper. A model answering ``.`` to everything scores 0.
+``H_lenient`` (with ``H_ReAct_lenient``) is the older, forgiving reading that counts a bare
+prose reply under the protocol prompt as correct; it is reported beside ``H``, never instead.
+Breakdowns by sample kind and label follow. The suite also runs the tool-need companion items
+by default (``tool_need=True``) and reports their score beside ``H``, since a model that never
+calls tools would otherwise win.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -50,8 +56,8 @@ from agentflan.evaluate.tool_corpus import prompts
 from agentflan.evaluate.toolneed import score_tool_need, summarize_tool_need
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 
+log = logging.getLogger(__name__)
 Label = Literal["plain", "format", "action"]
-BareReply = Literal["plain", "format"]
 
 
 @dataclass(slots=True)
@@ -77,30 +83,55 @@ def classify(
     prompt: str,
     protocol: str | AgentProtocol = "react",
     offered: Collection[str] = (),
-    bare_reply: BareReply = "plain",
 ) -> Verdict:
     """The label of one response (see the module docstring); ``prompt`` is ``general`` or the protocol prompt."""
     if not text.strip():
         return Verdict("format", "empty", [])
     if prompt == "general":
         calls = detect_calls(text)
-        return _action(calls, offered) if calls else Verdict("plain", "reply", [])
+        if calls and all(is_null_action(c.name) for c in calls):
+            return Verdict("format", "no_action", [])
+        calls = [c for c in calls if not is_null_action(c.name)]
+        if calls:
+            return _action(calls, offered)
+        return Verdict("plain", "reply", []) if is_wordful(text) else Verdict("format", "degenerate", [])
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     result = proto.parse(text)
     step = step_of(result)
-    calls = real_calls(step)
+    named = real_calls(step)
+    calls = [c for c in named if not is_null_action(c.name)]
     if isinstance(result, AgentStep):
         if calls:
             return _action(calls, offered)
+        if named:
+            return Verdict("format", "no_action", [])
         if any(c.name in ANSWER_ACTIONS for c in result.tool_calls):
             return Verdict("plain", "finish_call", [])
-        return Verdict("plain", "final_answer" if result.final_answer is not None else "thought_only", [])
-    calls = calls or detect_calls(text)  # a call in another convention still is one
+        if result.final_answer is not None:
+            wordful = is_wordful(result.final_answer)
+            return Verdict("plain", "final_answer", []) if wordful else Verdict("format", "degenerate", [])
+        return Verdict("plain", "thought_only", [])
+    calls = calls or [c for c in detect_calls(text) if not is_null_action(c.name)]  # another convention's call
     if calls:
         return _action(calls, offered)
+    if named:
+        return Verdict("format", "no_action", [])
+    if not is_wordful(text):
+        return Verdict("format", "degenerate", [])
     if is_bare(text, proto.name):
-        return Verdict(bare_reply, "bare", [], bare=True)
+        return Verdict("format", "bare", [], bare=True)
     return Verdict("format", result.kind.value, [])
+
+
+def is_wordful(text: str) -> bool:
+    """Whether ``text`` holds a letter or digit: ``.`` or ``?!`` answers nobody."""
+    return any(ch.isalnum() for ch in text)
+
+
+def is_null_action(name: str) -> bool:
+    """Whether an action name says "no action" (``None``, ``N/A``...): no call, but no protocol either."""
+    null: list[str] = prompts()["null_actions"]
+    return name.strip().strip(".'\"`").casefold() in {n.casefold() for n in null}
 
 
 def is_bare(text: str, protocol: str) -> bool:
@@ -117,15 +148,13 @@ def _action(calls: list[Any], offered: Collection[str]) -> Verdict:
     return Verdict("action", detail, names)
 
 
-def score_agent_h(item: EvalItem, response: str, bare_reply: BareReply = "plain") -> dict[str, Any]:
+def score_agent_h(item: EvalItem, response: str) -> dict[str, Any]:
     exp = item.expected
-    return classify(
-        response, prompt=exp["prompt"], protocol=exp["protocol"], offered=exp["offered"], bare_reply=bare_reply
-    ).scores()
+    return classify(response, prompt=exp["prompt"], protocol=exp["protocol"], offered=exp["offered"]).scores()
 
 
-def summarize_agent_h(results: Iterable[ItemResult], bare_reply: BareReply = "plain") -> dict[str, Any]:
-    """H-ReAct, H-General, H (and their strict readings), breakdowns, and the tool-need score."""
+def summarize_agent_h(results: Iterable[ItemResult]) -> dict[str, Any]:
+    """H, tool-need, H-ReAct, H-General, the lenient reading, breakdowns."""
     hallu: list[ItemResult] = []
     need: list[ItemResult] = []
     for r in results:
@@ -140,16 +169,15 @@ def summarize_agent_h(results: Iterable[ItemResult], bare_reply: BareReply = "pl
             kind_rows = [r.scores for r in hallu if r.meta.get("prompt") == prompt and r.meta.get("kind") == kind]
             per_kind.setdefault(kind, {})[prompt] = _rates(kind_rows)
     h_react, h_general = per_prompt["react"]["hallucination"], per_prompt["general"]["hallucination"]
-    strict_react = per_prompt["react"]["hallucination_strict"]
+    lenient_react = per_prompt["react"]["hallucination_lenient"]
     metrics: dict[str, Any] = {"H": round(50.0 * ((1 - h_react) + (1 - h_general)), 2)}
     if need:  # the counterweight, next to the headline (tables show the first rows)
         metrics["ToolNeed"] = summarize_tool_need(need)["tool_need"]
     metrics |= {
         "H_ReAct": h_react,
         "H_General": h_general,
-        "H_strict": round(50.0 * ((1 - strict_react) + (1 - h_general)), 2),
-        "H_ReAct_strict": strict_react,
-        "bare_reply": bare_reply,
+        "H_lenient": round(50.0 * ((1 - lenient_react) + (1 - h_general)), 2),
+        "H_ReAct_lenient": lenient_react,
         "n_samples": len({r.meta.get("sample") for r in hallu}),
         "per_prompt": per_prompt,
         "per_kind": per_kind,
@@ -168,12 +196,13 @@ def _rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "n": n,
         "hallucination": rate(lambda s: s["hallucinated"]),
-        "hallucination_strict": rate(lambda s: s["hallucinated"] or s["bare"]),
+        "hallucination_lenient": rate(lambda s: s["hallucinated"] and not s["bare"]),
         "format": rate(lambda s: s["label"] == "format"),
         "action": rate(lambda s: s["label"] == "action"),
         "action_unoffered": rate(lambda s: s["label"] == "action" and s["detail"] == "unoffered"),
         "action_unneeded": rate(lambda s: s["label"] == "action" and s["detail"] == "unneeded"),
         "bare": rate(lambda s: s["bare"]),
+        "degenerate": rate(lambda s: s["detail"] in ("empty", "degenerate")),
     }
 
 
@@ -197,7 +226,6 @@ class AgentHOptions:
     #: Also run the tool-need companion items and report their score beside H.
     tool_need: bool = True
     tool_need_size: int | None = None
-    bare_reply: str = "plain"
     max_new_tokens: int = 512
 
 
@@ -205,23 +233,30 @@ class AgentHSuite(OptionsSuite):
     name: ClassVar[str] = "agent-h"
 
     def __init__(self, options: AgentHOptions):
-        if options.bare_reply not in ("plain", "format"):
-            raise ConfigError(f"bare_reply must be 'plain' or 'format', got {options.bare_reply!r}")
         self.options = options
-        self.bare_reply: BareReply = "plain" if options.bare_reply == "plain" else "format"
+        #: What the items are made of (:func:`~agentflan.evaluate.agent_h_build.build_summary`).
+        self.composition: dict[str, Any] = {}
 
     def build_items(self) -> list[EvalItem]:
-        from agentflan.evaluate.agent_h_build import build_agent_h, load_sources
-        from agentflan.evaluate.itemfile import read_items
+        from agentflan.evaluate.agent_h_build import build_agent_h, build_summary, load_sources
+        from agentflan.evaluate.itemfile import read_header, read_items
 
         o = self.options
         if o.data is not None:
             items = read_items(o.data)
-            return items if o.tool_need else [it for it in items if not it.expected.get("needs_tool")]
+            if o.tool_need and not any(it.expected.get("needs_tool") for it in items):
+                raise ConfigError(
+                    f"{o.data} holds no tool-need items, so H would stand alone (a model that never calls a tool wins it); "
+                    "rebuild it with `agentflan eval build-agent-h`, or pass --set tool_need=false to accept that"
+                )
+            items = items if o.tool_need else [it for it in items if not it.expected.get("needs_tool")]
+            header = read_header(o.data) or {}
+            self.composition = header.get("composition") or build_summary(items)
+            return items
         corpus = load_sources(split_specs(o.sources), split_specs(o.general_questions), builtin=o.builtin)
         if not corpus.tool_queries and not corpus.general:
             raise ConfigError("agent-h has nothing to build from: give sources= or keep builtin=true")
-        return build_agent_h(
+        items = build_agent_h(
             size=o.size,
             seed=o.seed,
             tool_fraction=o.tool_fraction,
@@ -231,18 +266,29 @@ class AgentHSuite(OptionsSuite):
             tool_need=o.tool_need,
             tool_need_size=o.tool_need_size,
         )
+        self.composition = build_summary(items, o.size, o.tool_fraction)
+        return items
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         if item.expected.get("needs_tool"):
             return score_tool_need(item, response)
-        return score_agent_h(item, response, self.bare_reply)
+        return score_agent_h(item, response)
 
     def summarize(self, results: Iterable[ItemResult]) -> dict[str, Any]:
-        return summarize_agent_h(results, self.bare_reply)
+        """:func:`summarize_agent_h`, with the set's composition and its warning when the sources fell short."""
+        self._items  # noqa: B018  (builds the items, which records their composition)
+        metrics = summarize_agent_h(results)
+        if not self.options.tool_need:
+            metrics = {"H": metrics["H"], "ToolNeed": "not run (tool_need=false)", **metrics}
+        if "warning" in self.composition:
+            log.warning("agent-h: %s", self.composition["warning"])
+            head = dict(list(metrics.items())[:2])
+            metrics = {**head, "warning": self.composition["warning"], **metrics}
+        metrics["composition"] = self.composition
+        return metrics
 
 
 def make_suite(**options: Any) -> AgentHSuite:
     """Options: ``data`` | ``sources``/``general_questions`` (comma lists), ``size``, ``seed``,
-    ``tool_fraction``, ``protocol``, ``max_tools``, ``builtin``, ``tool_need``, ``tool_need_size``,
-    ``bare_reply`` (plain|format), ``max_new_tokens``."""
+    ``tool_fraction``, ``protocol``, ``max_tools``, ``builtin``, ``tool_need``, ``tool_need_size``, ``max_new_tokens``."""
     return AgentHSuite(suite_options(AgentHOptions, "agent-h", options))

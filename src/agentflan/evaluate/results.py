@@ -21,6 +21,7 @@ import orjson
 from agentflan.errors import InputError, Location
 from agentflan.evaluate.base import ItemResult
 from agentflan.io import write_json
+from agentflan.jsonutil import dumps_bytes
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -86,7 +87,7 @@ def repair(path: Path, cache: Cache) -> None:
 def append_results(fh: IO[bytes], results: Iterable[ItemResult]) -> None:
     """Append rows and force them to disk: what was written survives a kill or a power cut."""
     for r in results:
-        fh.write(orjson.dumps(r.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY, default=str))
+        fh.write(dumps_bytes(r.to_dict(), numpy=True, default=str))
         fh.write(b"\n")
     fh.flush()
     os.fsync(fh.fileno())

@@ -4,7 +4,8 @@ Layout: ``OUT/<suite>/results.jsonl`` (one ItemResult per line, appended and fsy
 batch), ``OUT/<suite>/run.json`` (what produced them: suite and backend descriptions, item
 ids) and ``OUT/<suite>/summary.json``; the ``eval`` command then writes ``OUT/index.html``
 (:mod:`agentflan.report`). Re-running the same command skips every item already in the cache; a folder holding another model's or setting's results is
-refused rather than silently mixed.
+refused rather than silently mixed, and a second run writing into the same folder at the same time is
+refused (:mod:`agentflan.locking`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from agentflan.evaluate.results import (
 )
 from agentflan.generation.base import Backend
 from agentflan.io import write_json
+from agentflan.locking import output_lock
 
 # Backend options that change speed, not answers: a resume may change them freely.
 OPERATIONAL = frozenset(
@@ -65,9 +67,23 @@ def run_suite(
     ``limit`` keeps the first N items (the suite's order is fixed); ``fresh`` discards
     earlier results instead of resuming; ``console`` receives the metric table.
     """
+    with output_lock(out_dir, f"eval {suite.name} ({backend.model})"):
+        return _run_locked(suite, backend, Path(out_dir), batch_size, limit, fresh, progress, console)
+
+
+def _run_locked(
+    suite: Suite,
+    backend: Backend,
+    out_dir: Path,
+    batch_size: int | None,
+    limit: int | None,
+    fresh: bool,
+    progress: bool,
+    console: TextIO | None,
+) -> RunOutcome:
     from tqdm.auto import tqdm
 
-    directory = Path(out_dir) / suite.name
+    directory = out_dir / suite.name
     directory.mkdir(parents=True, exist_ok=True)
     items = list(itertools.islice(suite.items(), limit)) if limit is not None else list(suite.items())
     _check_unique(items)

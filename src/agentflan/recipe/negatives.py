@@ -24,6 +24,7 @@ from agentflan.protocols.base import ParseFailure, get_protocol
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.tags import whole_turn
 from agentflan.recipe.trajectory import Event
+from agentflan.sources.tool_queries import ToolQuery
 
 if TYPE_CHECKING:
     from agentflan.generation.base import Backend, Sampling
@@ -36,17 +37,6 @@ CHAT_DATA = "chat-data"
 
 _BEGIN = re.compile(r"\s*Begin!\s*\Z")
 _FOR_TOOL = re.compile(r".*_for_")
-
-
-@dataclass(slots=True)
-class ToolQuery:
-    """A request from a tool-using trajectory, and the tools it called."""
-
-    key: str
-    origin: str
-    request: str
-    called: tuple[str, ...]
-    source: str = ""
 
 
 @dataclass(slots=True)
@@ -72,7 +62,7 @@ def tool_query(conv: Conversation, evs: list[Event], key: str) -> ToolQuery | No
     called = tuple(dict.fromkeys(c.name for e in evs if e.step is not None for c in e.step.tool_calls))
     if first is None or not called or not first.text.strip():
         return None
-    return ToolQuery(key, conv.id, _BEGIN.sub("", first.text).strip(), called)
+    return ToolQuery(conv.id, _BEGIN.sub("", first.text).strip(), [], "", list(called), key=key)
 
 
 def chat_pair(conv: Conversation, key: str) -> ChatPair | None:
@@ -156,11 +146,11 @@ def negatives(
             id=q.key,
             messages=[
                 Message(role="system", content=phrasings.fill(rng, "negatives.no_tools_system")),
-                Message(role="user", content=q.request),
+                Message(role="user", content=q.query),
             ],
-            meta={"origin_id": q.origin, "negative": NO_TOOLS, "recipe_source": q.source},
+            meta={"origin_id": q.id, "negative": NO_TOOLS, "recipe_source": q.source},
         )
-        offline = phrasings.fill(rng, "negatives.no_tools_reply", need=describe_need(q.called), request=_shorten(q.request))
+        offline = phrasings.fill(rng, "negatives.no_tools_reply", need=describe_need(q.acceptable), request=_shorten(q.query))
         rows_a.append(_Pending(conv, offline, phrasings.fill(rng, "negatives.no_tools_generator_system")))
     rows_b: list[_Pending] = []
     for c in chats[:n_chat] if toolsets else ():

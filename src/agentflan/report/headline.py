@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from agentflan.recipe.manifest import Manifest
 from agentflan.report.collect import Collected
 
 MAIN = "main"
@@ -33,14 +34,10 @@ def run_name(label: str) -> str:
     return MAIN if parent in ("", ".") else parent
 
 
-def supervised_tokens(manifest: Mapping[str, Any]) -> int | None:
+def supervised_tokens(manifest: Manifest) -> int:
     """Supervised tokens of a build: every capability after balancing plus the untagged ones."""
-    caps = manifest.get("capabilities")
-    if not isinstance(caps, Mapping):
-        return None
-    after = caps.get("after") or {}
-    total = sum(int(v.get("tokens", 0)) for v in after.values() if isinstance(v, Mapping))
-    return total + int(caps.get("untagged_supervised_tokens") or 0)
+    caps = manifest.capabilities
+    return sum(c.tokens for c in caps.after.values()) + caps.untagged_supervised_tokens
 
 
 def headline_values(found: Collected) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from agentflan.conversation import CAPABILITIES, Capability, Conversation, Message, Span, ToolCall
-from agentflan.errors import InputError, Location
+from agentflan.errors import InputError, Location, shorten
 from agentflan.sources._fields import (
     expect_dict,
     get_list,
@@ -80,11 +80,21 @@ def _message(value: Any, loc: Location, field: str) -> Message:
         loss=get_opt_bool(d, "loss", loc, f"{field}.loss"),
         tool_calls=[_call(c, loc, f"{field}.tool_calls[{i}]") for i, c in enumerate(get_opt_list(d, "tool_calls", loc, f"{field}.tool_calls"))],
         spans=[_span(s, loc, f"{field}.spans[{i}]") for i, s in enumerate(get_opt_list(d, "spans", loc, f"{field}.spans"))],
-        protocol=get_opt_text(d, "protocol", loc, f"{field}.protocol"),
+        protocol=_protocol(d, loc, f"{field}.protocol"),
         name=get_opt_text(d, "name", loc, f"{field}.name"),
         tool_call_id=get_opt_text(d, "tool_call_id", loc, f"{field}.tool_call_id"),
         meta=get_opt_dict(d, "meta", loc, f"{field}.meta"),
     )
+
+
+def _protocol(d: dict[str, Any], loc: Location, field: str) -> str | None:
+    """A protocol name agentflan knows: every later step (inspect, align, train) parses the turn with it."""
+    from agentflan.protocols.base import protocol_names
+
+    name = get_opt_text(d, "protocol", loc, field)
+    if name is not None and name not in protocol_names():
+        raise InputError(loc, f"unknown protocol {shorten(repr(name))}; known: {', '.join(protocol_names())}", field)
+    return name
 
 
 def _call(value: Any, loc: Location, field: str) -> ToolCall:

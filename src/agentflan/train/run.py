@@ -7,6 +7,7 @@ process writes logs and exports.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -16,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError
+from agentflan.generation.gguf import resolve_model
 from agentflan.generation.templates import Template, get_template
 from agentflan.io import write_json
+from agentflan.locking import output_lock
+from agentflan.train.checkpoints import finished, resume_from
 from agentflan.train.config import DataSource, TrainConfig
 from agentflan.train.data import SourceLoad, load_source, mix
 from agentflan.train.export import merge_adapter, promote, with_template, write_model_files
@@ -196,24 +200,6 @@ def _fsdp_checkpoints() -> bool:
     return os.environ.get("FSDP_ACTIVATION_CHECKPOINTING", "false").lower() in ("true", "1")
 
 
-def resume_checkpoint(cfg: TrainConfig) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    out = Path(cfg.output_dir)
-    last = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if cfg.resume == "auto":
-        return last
-    if cfg.resume is True:
-        if last is None:
-            raise ConfigError(f"resume: true, but {out} has no checkpoint-* folder")
-        return last
-    if cfg.resume is False:
-        return None
-    if not Path(str(cfg.resume)).is_dir():
-        raise ConfigError(f"resume: {cfg.resume} is not a checkpoint folder")
-    return str(cfg.resume)
-
-
 def run_training(
     cfg: TrainConfig,
     *,
@@ -222,12 +208,25 @@ def run_training(
     prepare_only: bool = False,
 ) -> dict[str, Any]:
     """Train as configured; returns a summary (paths, steps, final loss, data statistics)."""
+    out = Path(cfg.output_dir)
+    # One writer per output folder: rank 0 holds the lock for all processes of this run.
+    holding = output_lock(out, f"train {cfg.model}") if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
+    with holding:
+        return _train_locked(cfg, out, callbacks, say, prepare_only)
+
+
+def _train_locked(cfg: TrainConfig, out: Path, callbacks: Sequence[Any], say: Callable[[str], None], prepare_only: bool) -> dict[str, Any]:
     from transformers import PrinterCallback
     from transformers.integrations import TensorBoardCallback
 
     from agentflan.train.trainer import AgentflanTrainer, ConsoleLogCallback, MetricsCsvCallback
 
-    out = Path(cfg.output_dir)
+    cfg = cfg.model_copy(update={"model": resolve_model(cfg.model)})  # a .gguf file: its converted folder
+    checkpoint = resume_from(cfg.resume, out, say)
+    if checkpoint is not None and not prepare_only and finished(checkpoint, out, cfg.max_steps, cfg.epochs):
+        say(f"{out} already finished at step {checkpoint.step} (final/ exported); nothing to do")
+        rank = int(os.environ.get("RANK", "0"))
+        return {"output_dir": str(out), "process_index": rank, "global_step": checkpoint.step, "finished": True, "final": str(out / "final")}
     bf16 = resolve_bf16(cfg.bf16)
     tokenizer = load_tokenizer(cfg)
     template = get_template(cfg.template, tokenizer)
@@ -263,10 +262,9 @@ def run_training(
         callbacks=[MetricsCsvCallback(out / "metrics.csv"), tensorboard, ConsoleLogCallback(speak), *callbacks],
     )
     trainer.remove_callback(PrinterCallback)
-    checkpoint = resume_checkpoint(cfg)
     if checkpoint:
-        speak(f"resuming from {checkpoint}")
-    result = trainer.train(resume_from_checkpoint=checkpoint)
+        speak(f"resuming from {checkpoint.path}")
+    result = trainer.train(resume_from_checkpoint=str(checkpoint.path) if checkpoint else None)
     if trainer.control.should_training_stop and trainer.state.global_step < trainer.state.max_steps:
         speak(f"stopped early at step {trainer.state.global_step}; nothing exported")
         return {

@@ -7,6 +7,7 @@ the formats: agentflan, native, sharegpt-tools, openai, toolllama, hf-dataset, p
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +18,9 @@ from agentflan.conversation import Conversation
 # Imported to register the formats.
 from agentflan.writers import agentflan, arrow, native, openai, sharegpt, toolllama  # noqa: F401
 from agentflan.writers.base import RecordWriter, Writer, get_writer, register, write_records, writer_names
+from agentflan.writers.loss import LossGuard
+
+log = logging.getLogger(__name__)
 
 
 def write(
@@ -25,12 +29,22 @@ def write(
     format: str,
     *,
     rejects: Rejects | None = None,
+    drop_loss_masks: bool = False,
 ) -> int:
     """Write ``conversations`` to ``path`` in ``format``; the number of rows written.
 
     A conversation the format cannot express raises :class:`~agentflan.errors.InputError`, or,
-    with ``rejects`` in ``skip`` mode, goes to the rejects file while the rest are written."""
-    return get_writer(format).write(conversations, Path(path), rejects)
+    with ``rejects`` in ``skip`` mode, goes to the rejects file while the rest are written. So
+    does one with masked turns in a format that trains every turn, unless ``drop_loss_masks``
+    (then a warning counts the turns that lose their mask)."""
+    writer = get_writer(format)
+    if writer.carries_turn_loss:
+        return writer.write(conversations, Path(path), rejects)
+    guard = LossGuard(format, drop=drop_loss_masks)
+    count = writer.write(guard.check(conversations, rejects), Path(path), rejects)
+    if guard.turns:
+        log.warning("%s", guard.summary())
+    return count
 
 
 __all__ = ["RecordWriter", "Writer", "get_writer", "register", "write", "write_records", "writer_names"]

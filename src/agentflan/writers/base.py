@@ -15,12 +15,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import orjson
-
 from agentflan.batch import Rejects
 from agentflan.conversation import Conversation
 from agentflan.errors import ConfigError, InputError
 from agentflan.io import atomic_open
+from agentflan.jsonutil import dumps_bytes
 
 Container = Literal["jsonl", "json"]
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -33,6 +32,8 @@ class Writer(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    # False where every assistant turn is trained: masked turns are refused (see writers.loss).
+    carries_turn_loss: ClassVar[bool] = True
 
     @abstractmethod
     def write(self, conversations: Iterable[Conversation], path: Path, rejects: Rejects | None = None) -> int:
@@ -101,7 +102,7 @@ def write_records(records: Iterable[Any], path: str | os.PathLike[str], containe
     size = 0
     with atomic_open(path, "wb", encoding=None) as fh:
         for record in records:
-            line = orjson.dumps(record)
+            line = dumps_bytes(record)
             if array and count:
                 block.append(b",\n")
             block.append(line)

@@ -13,7 +13,9 @@ gpt/function_call) or that end on a human/observation turn, so this writer check
 - consecutive tool results become one observation, joined by newlines.
 
 Beside the data, the matching entry is merged into ``dataset_info.json`` (see
-:func:`dataset_info_entry`), so the folder works as LLaMA-Factory's ``dataset_dir`` as is.
+:func:`dataset_info_entry`), so the folder works as LLaMA-Factory's ``dataset_dir`` as is. The
+entry declares ``system`` and ``tools`` only when some row has them: LLaMA-Factory looks a
+declared column up in every row and fails (``KeyError``) when the file has no such column.
 """
 
 from __future__ import annotations
@@ -36,12 +38,17 @@ ASSISTANT_SIDE = ("gpt", "function_call")
 DATASET_INFO = "dataset_info.json"
 
 
-def dataset_info_entry(path: str | Path) -> dict[str, Any]:
-    """LLaMA-Factory's ``dataset_info.json`` entry for a file this writer wrote."""
+OPTIONAL_COLUMNS = ("system", "tools")
+
+
+def dataset_info_entry(path: str | Path, columns: Iterable[str] = OPTIONAL_COLUMNS) -> dict[str, Any]:
+    """LLaMA-Factory's ``dataset_info.json`` entry for a file this writer wrote, declaring
+    the optional ``columns`` (of ``system``, ``tools``) that its rows have."""
+    present = set(columns)
     return {
         "file_name": Path(path).name,
         "formatting": "sharegpt",
-        "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
+        "columns": {"messages": "conversations", **{c: c for c in OPTIONAL_COLUMNS if c in present}},
         "tags": {
             "role_tag": "from",
             "content_tag": "value",
@@ -54,11 +61,11 @@ def dataset_info_entry(path: str | Path) -> dict[str, Any]:
     }
 
 
-def update_dataset_info(path: Path) -> Path:
+def update_dataset_info(path: Path, columns: Iterable[str]) -> Path:
     """Merge this file's entry (named after its stem) into ``dataset_info.json`` beside it."""
     info_path = path.parent / DATASET_INFO
     info = loads(info_path.read_bytes()) if info_path.is_file() else {}
-    info[path.stem] = dataset_info_entry(path)
+    info[path.stem] = dataset_info_entry(path, columns)
     write_json(info_path, info)
     return info_path
 
@@ -66,16 +73,21 @@ def update_dataset_info(path: Path) -> Path:
 @register
 class ShareGPTWriter(RecordWriter):
     name = "sharegpt-tools"
-    description = "LLaMA-Factory sharegpt columns: conversations (human/gpt/function_call/observation), system, tools"
+    carries_turn_loss = False
+    description = (
+        "LLaMA-Factory sharegpt columns: conversations (human/gpt/function_call/observation), system, tools"
+    )
     default_container = "json"
 
     def __init__(self) -> None:
         self.dropped_thoughts = 0
+        self.columns: set[str] = set()
 
     def write(self, conversations: Iterable[Conversation], path: Path, rejects: Rejects | None = None) -> int:
         self.dropped_thoughts = 0
+        self.columns = set()
         count = super().write(conversations, path, rejects)
-        update_dataset_info(path)
+        update_dataset_info(path, self.columns)
         if self.dropped_thoughts:
             log.warning(
                 "%d assistant turns had text beside their tool calls; LLaMA-Factory's function_call turn cannot carry it, so it was left out",
@@ -108,13 +120,16 @@ class ShareGPTWriter(RecordWriter):
             if turn["from"] not in (USER_SIDE if k % 2 == 0 else ASSISTANT_SIDE):
                 expected = " or ".join(USER_SIDE if k % 2 == 0 else ASSISTANT_SIDE)
                 raise conversation_error(
-                    conv, f"turn {k} is {turn['from']!r} but LLaMA-Factory expects {expected} there (turns must alternate)", "messages"
+                    conv,
+                    f"turn {k} is {turn['from']!r} but LLaMA-Factory expects {expected} there (turns must alternate)",
+                    "messages",
                 )
         record: dict[str, Any] = {"id": conv.id, "conversations": turns}
         if system is not None:
             record["system"] = system
         if conv.tools:
             record["tools"] = dumps([t.to_dict() for t in conv.tools])
+        self.columns.update(c for c in OPTIONAL_COLUMNS if c in record)
         return record
 
     def _turn(self, m: Message, conv: Conversation, where: str) -> dict[str, str]:
@@ -125,8 +140,13 @@ class ShareGPTWriter(RecordWriter):
                 return {"from": "gpt", "value": m.content}
             if m.content.strip():
                 self.dropped_thoughts += 1
-            calls = [{"name": c.name, "arguments": c.arguments if c.arguments_ok else c.arguments_text()} for c in m.tool_calls]
+            calls = [
+                {"name": c.name, "arguments": c.arguments if c.arguments_ok else c.arguments_text()}
+                for c in m.tool_calls
+            ]
             return {"from": "function_call", "value": dumps(calls[0] if len(calls) == 1 else calls)}
         if m.role == "system":
-            raise conversation_error(conv, "LLaMA-Factory takes a system prompt only at the start", f"{where}.role")
+            raise conversation_error(
+                conv, "LLaMA-Factory takes a system prompt only at the start", f"{where}.role"
+            )
         raise conversation_error(conv, f"role {m.role!r} has no ShareGPT equivalent", f"{where}.role")

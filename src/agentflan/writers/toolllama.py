@@ -55,6 +55,7 @@ class _LastSystem:
 @register
 class ToolLlamaWriter(RecordWriter):
     name = "toolllama"
+    carries_turn_loss = False
     description = "ToolLLaMA format (ToolBench preprocessing output): id + conversations from system|user|assistant|function"
     default_container = "json"
 

@@ -3,18 +3,24 @@
 The synchronous ``openai`` client runs in a thread pool of ``concurrency`` workers: it is
 thread-safe, works inside notebooks that already run an event loop, and its own retry
 machinery (exponential backoff with jitter, ``Retry-After`` honoured) covers 408/409/429,
-5xx, timeouts and dropped connections. The API key is read from the environment variable
+5xx, timeouts and dropped connections. A 200 whose body holds no answer (HTML from a proxy,
+cut or malformed JSON, no choices, null content) is retried the same way here, never
+returned as an empty answer the evaluation cache would keep. The API key is read from the environment variable
 named by ``api_key_env`` and lives only inside the client: never in options, logs or results.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
 
 from agentflan.errors import ConfigError
 from agentflan.generation.backends import (
@@ -29,6 +35,14 @@ from agentflan.jsonutil import loads_object
 
 # Local servers (vLLM, llama.cpp, TGI) accept any key; the client insists on having one.
 DUMMY_KEY = "EMPTY"
+# Query parameters of a base URL that carry credentials (Azure's api-key, signed URLs), by name or by
+# a value shaped like a token; run.json and messages show them masked.
+SECRET_NAME = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"[A-Za-z0-9_\-.~+/=]{24,}")
+REDACTED = "***"
+# Waits before retrying a 200 without a usable reply (the client retries 5xx/429 itself): doubling.
+BAD_REPLY_BACKOFF_S = 0.5
+BAD_REPLY_BACKOFF_MAX_S = 8.0
 
 
 @dataclass(slots=True)
@@ -91,7 +105,6 @@ class OpenAIBackend(Backend):
             return list(pool.map(self._one, requests))
 
     def _one(self, request: GenerationRequest) -> str:
-        import openai
 
         s = request.sampling
         kwargs: dict[str, Any] = {
@@ -107,8 +120,25 @@ class OpenAIBackend(Backend):
             kwargs["seed"] = s.seed
         if self.options.native_tools and request.tools:
             kwargs["tools"] = tool_dicts(request.tools)
-        try:
-            completion = self._client.chat.completions.create(**kwargs)
+        last = ""
+        for attempt in range(self.options.max_retries + 1):
+            if attempt:
+                time.sleep(min(BAD_REPLY_BACKOFF_MAX_S, BAD_REPLY_BACKOFF_S * 2 ** (attempt - 1)))
+            try:
+                return cut_at_stop(self._reply(kwargs), s.stop)
+            except _BadReply as exc:
+                last = str(exc)
+        raise BackendError(
+            f"{self._where()} answered HTTP 200 without a usable reply {self.options.max_retries + 1} times; last: {last}"
+        )
+
+    def _reply(self, kwargs: dict[str, Any]) -> str:
+        """One request: the reply's text, or :class:`_BadReply` for a 200 that carries none."""
+        import openai
+
+        try:  # a body cut off after the headers is a connection error, retried by the client
+            raw = self._client.chat.completions.with_raw_response.create(**kwargs)
+            body = raw.http_response.content
         except openai.APIStatusError as exc:
             raise BackendError(
                 f"{self._where()} answered HTTP {exc.status_code} (after up to {self.options.max_retries} retries): "
@@ -118,20 +148,12 @@ class OpenAIBackend(Backend):
             raise BackendError(
                 f"could not reach {self._where()} after {self.options.max_retries} retries: {_short(str(exc))}"
             ) from None
-        if not completion.choices:
-            raise BackendError(f"{self._where()} returned no choices for model {self.model!r}")
-        message = completion.choices[0].message
-        text = message.content or ""
-        if message.tool_calls:
-            calls: list[tuple[str, Any]] = []
-            for call in message.tool_calls:
-                function = getattr(call, "function", None)
-                if function is None:
-                    continue
-                args, error = loads_object(function.arguments or "")
-                calls.append((function.name, function.arguments if error else args))
-            text = "\n".join(t for t in (text, tool_calls_as_text(calls)) if t)
-        return cut_at_stop(text, s.stop)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            kind = raw.http_response.headers.get("content-type", "no content type")
+            raise _BadReply(f"the body is not JSON ({kind}): {_short(body.decode('utf-8', 'replace'), 120)}") from None
+        return reply_text(data)
 
     def _where(self) -> str:
         return _without_userinfo(self.options.base_url) or "the OpenAI API"
@@ -140,14 +162,52 @@ class OpenAIBackend(Backend):
         self._client.close()
 
 
+class _BadReply(Exception):
+    """A 200 response with no usable answer (a proxy's HTML page, cut JSON, no choices, null content):
+    a transport fault, retried like a 5xx, never taken for the model's (empty) answer."""
+
+
+def reply_text(data: Any) -> str:
+    """The text of a chat-completions response body: the content, then any tool calls as JSON lines."""
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise _BadReply(f"no choices in the response: {_short(str(data), 120)}")
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    if not isinstance(message, dict):
+        raise _BadReply("the first choice has no message")
+    content, tool_calls = message.get("content"), message.get("tool_calls") or []
+    if not isinstance(content, str | None) or not isinstance(tool_calls, list):
+        raise _BadReply("the message's content or tool_calls has the wrong type")
+    if content is None and not tool_calls:
+        raise _BadReply("the message has neither content nor tool calls")
+    calls: list[tuple[str, Any]] = []
+    for call in tool_calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            continue
+        arguments = function.get("arguments")
+        arguments = arguments if isinstance(arguments, str) else ""
+        args, error = loads_object(arguments)
+        calls.append((function["name"], arguments if error else args))
+    return "\n".join(t for t in (content or "", tool_calls_as_text(calls)) if t)
+
+
 def _without_userinfo(url: str | None) -> str | None:
-    """A URL safe to print: credentials embedded as ``user:pass@`` are dropped."""
+    """A URL safe to print and save: credentials embedded as ``user:pass@`` are dropped, and query
+    values that look like keys (``?api-key=...``, ``?sig=...``, long random tokens) are masked."""
     if url is None:
         return None
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
+    if parts.query:
+        query = [(k, REDACTED if _secret(k, v) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query=urlencode(query, safe=REDACTED))
+    return urlunsplit(parts)
+
+
+def _secret(name: str, value: str) -> bool:
+    return bool(SECRET_NAME.search(name) or SECRET_VALUE.fullmatch(value))
 
 
 def _short(text: str, limit: int = 300) -> str:
