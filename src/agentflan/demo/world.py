@@ -75,7 +75,7 @@ class World:
         """One value of an argument kind: a table entry of ``side``, a number, a tracking number or a time."""
         if kind in self.tables:
             return rng.choice(self.tables[kind][side])
-        numbers = self.world["numbers"]
+        numbers = {k: v[side] if isinstance(v, dict) and side in v else v for k, v in self.world["numbers"].items()}
         if kind == "tracking":
             return f"PK{self._number(numbers['digits'], rng)}"
         if kind == "clock":
