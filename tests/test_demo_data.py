@@ -93,3 +93,19 @@ def test_layout_rows_are_the_evaluation_prompts_and_their_replies_score_right(tm
         prompt, reply = negatives[item.id][:-1], negatives[item.id][-1]
         assert prompt == [{"role": m.role, "content": m.content} for m in item.messages]
         assert score_agent_h(item, reply["content"])["label"] == "plain", (item.id, reply)
+
+
+def test_training_text_and_evaluation_prompt_are_one_rendering() -> None:
+    """Through the agentflan chat template the quickstart tunes with: a layout row's training text
+    starts with exactly the prompt the evaluation sends for the same item, and loss starts where
+    the model's reply starts (one tool-need item under the ReAct prompt, one under the general)."""
+    from agentflan.generation.templates import get_template
+
+    template = get_template("agentflan")
+    need = {it.id: it for it in build_tool_need([str(demo_file(TRAJECTORIES))], size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False)}
+    rows = {c.id.removeprefix("layout-"): c for c in read(demo_file(LAYOUTS), format="openai")}
+    for item_id in ("n0001/react", "n0001/general"):
+        prompt = template.render_prompt(need[item_id].messages)
+        rendered = template.render(rows[item_id])
+        assert rendered.text.startswith(prompt), item_id
+        assert rendered.supervised[0][0] == len(prompt), item_id
