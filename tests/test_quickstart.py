@@ -58,7 +58,7 @@ def test_ablation_trains_and_evaluates_both_arms(ablation: Path) -> None:
             assert summary["n_items"] == LIMIT
             assert summary["model"] == str(root / "train" / "final")
     # The arms differ only by the negative samples.
-    assert splits["with-negatives"] - splits["without-negatives"] == {"demo_negative"}
+    assert splits["with-negatives"] - splits["without-negatives"] == {"demo_negative", "demo_negative_eval_layouts"}
     assert splits["without-negatives"] < splits["with-negatives"]
     assert (ablation / "report.html").is_file()
 
