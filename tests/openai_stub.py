@@ -35,8 +35,12 @@ def request_key(body: dict[str, Any]) -> str:
 
 
 class StubServer:
-    def __init__(self, respond: Responder = echo, *, delay: float = 0.0, fault: Fault | None = None, slow_s: float = 3.0):
+    def __init__(self, respond: Responder = echo, *, delay: float = 0.0, jitter: float = 0.0, fault: Fault | None = None,
+                 slow_s: float = 3.0):
+        """``delay`` seconds before each answer, stretched by up to ``jitter`` x ``delay`` per request (fixed per
+        request body, so two clients asking the same requests meet the same latencies)."""
         self.respond = respond
+        self.jitter = jitter
         self.slow_s = slow_s
         self.delay = delay
         self.fault = fault
@@ -70,7 +74,8 @@ class StubServer:
                 with stub._lock:
                     stub.outcomes[str(outcome)] += 1
                 if stub.delay:
-                    time.sleep(stub.delay)
+                    spread = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2**32
+                    time.sleep(stub.delay * (1 + stub.jitter * spread))
                 if outcome == "drop":
                     self.close_connection = True
                     self.connection.close()

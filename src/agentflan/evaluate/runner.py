@@ -11,7 +11,9 @@ refused (:mod:`agentflan.locking`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -105,9 +107,7 @@ def _run_locked(
         tqdm(total=len(items), initial=cached, desc=suite.name, unit="item", disable=None if progress else True) as bar,
         results_path.open("ab") as fh,
     ):
-        for start in range(0, len(pending), size):
-            batch = pending[start : start + size]
-            results = suite.run_batch(batch, backend)
+        for batch, results in _scored_batches(suite, backend, pending, size):
             _check_batch(suite, batch, results)
             append_results(fh, results)
             cache.results.update((r.id, r) for r in results)
@@ -127,6 +127,34 @@ def _run_locked(
         console.write(format_table(summary))
         console.flush()
     return RunOutcome(suite=suite.name, directory=directory, summary=summary, new=len(pending), cached=cached)
+
+
+def _scored_batches(
+    suite: Suite, backend: Backend, pending: Sequence[EvalItem], size: int
+) -> Iterator[tuple[Sequence[EvalItem], list[ItemResult]]]:
+    """Each batch with its results, in order. Where the backend allows it, the next batch is already
+    generating while the current one finishes, so its slowest request does not idle the backend's
+    bounded pool; results still come back batch by batch, in order, for the cache to append."""
+    batches = [pending[start : start + size] for start in range(0, len(pending), size)]
+    ahead = max(1, backend.batches_in_flight)
+    if ahead == 1 or len(batches) < 2:
+        for batch in batches:
+            yield batch, suite.run_batch(batch, backend)
+        return
+    running: deque[tuple[Sequence[EvalItem], Future[list[ItemResult]]]] = deque()
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="eval-batch") as pool:
+        try:
+            for batch in batches:
+                running.append((batch, pool.submit(suite.run_batch, batch, backend)))
+                if len(running) == ahead:
+                    done, future = running.popleft()
+                    yield done, future.result()
+            while running:
+                done, future = running.popleft()
+                yield done, future.result()
+        finally:  # a failed or interrupted run starts no further batch
+            for _, future in running:
+                future.cancel()
 
 
 def _check_unique(items: Sequence[EvalItem]) -> None:

@@ -49,6 +49,12 @@ class Backend(ABC):
         """How many requests the runner should hand over per call (enough to keep the backend busy)."""
         return 8
 
+    @property
+    def batches_in_flight(self) -> int:
+        """How many batches the runner may have in ``generate`` at once: 1 unless the backend shares
+        one bounded pool across calls (then the next batch fills the slots the current one frees)."""
+        return 1
+
     def describe(self) -> dict[str, Any]:
         """The backend's identity and options for summaries and resume checks; never holds secrets."""
         return {"backend": self.name, "model": self.model}

@@ -1,6 +1,9 @@
 """Any OpenAI-compatible chat-completions endpoint: vLLM's server, the OpenAI API, others.
 
-The synchronous ``openai`` client runs in a thread pool of ``concurrency`` workers: it is
+The synchronous ``openai`` client runs in one thread pool of ``concurrency`` workers that lives
+as long as the backend: every ``generate`` call, including calls from several threads at once (the
+runner overlaps two batches), shares it, so at most ``concurrency`` requests are ever in flight and
+the pool never drains between batches. The client is
 thread-safe, works inside notebooks that already run an event loop, and its own retry
 machinery (exponential backoff with jitter, ``Retry-After`` honoured) covers 408/409/429,
 5xx, timeouts and dropped connections. A 200 whose body holds no answer (HTML from a proxy,
@@ -85,6 +88,7 @@ class OpenAIBackend(Backend):
             timeout=self.options.timeout,
             max_retries=self.options.max_retries,
         )
+        self._pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="openai")
 
     @property
     def batch_size(self) -> int:
@@ -95,14 +99,17 @@ class OpenAIBackend(Backend):
         opts["base_url"] = _without_userinfo(self.options.base_url)
         return {"backend": self.name, "model": self.model, **opts}
 
+    @property
+    def batches_in_flight(self) -> int:
+        return 2
+
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
-        if not requests:
-            return []
-        workers = min(self.options.concurrency, len(requests))
-        if workers == 1:
-            return [self._one(r) for r in requests]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai") as pool:
-            return list(pool.map(self._one, requests))
+        futures = [self._pool.submit(self._one, r) for r in requests]
+        try:
+            return [f.result() for f in futures]
+        finally:  # after a failure, requests still queued are not sent
+            for f in futures:
+                f.cancel()
 
     def _one(self, request: GenerationRequest) -> str:
 
@@ -159,6 +166,7 @@ class OpenAIBackend(Backend):
         return _without_userinfo(self.options.base_url) or "the OpenAI API"
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
 
