@@ -41,6 +41,8 @@ class StubServer:
         request body, so two clients asking the same requests meet the same latencies)."""
         self.respond = respond
         self.jitter = jitter
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server held at once
         self.slow_s = slow_s
         self.delay = delay
         self.fault = fault
@@ -73,9 +75,13 @@ class StubServer:
                 outcome = stub.fault(body, attempt) if stub.fault else "ok"
                 with stub._lock:
                     stub.outcomes[str(outcome)] += 1
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
                 if stub.delay:
                     spread = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2**32
                     time.sleep(stub.delay * (1 + stub.jitter * spread))
+                with stub._lock:
+                    stub.in_flight -= 1
                 if outcome == "drop":
                     self.close_connection = True
                     self.connection.close()

@@ -37,6 +37,22 @@ def test_answers_come_back_in_request_order_under_concurrency() -> None:
         backend.close()
 
 
+def test_the_runner_keeps_concurrency_requests_in_flight_across_batches_and_never_more(tmp_path: Path) -> None:
+    """Two batches overlap on the backend's one pool: the server sees exactly ``concurrency`` requests
+    at its busiest, one pool serves every batch, and the cache still lists the items in suite order."""
+    import threading
+
+    suite = _mmlu()  # 24 items; concurrency 2 -> batches of 8, three of them
+    with StubServer(respond=lambda body: "C", delay=0.02, jitter=1.0) as server:
+        backend = make_backend("openai", "m", base_url=server.url, concurrency=2)
+        run_suite(suite, backend, tmp_path, progress=False)
+        workers = {t.name for t in threading.enumerate() if t.name.startswith("openai")}
+        backend.close()
+        assert not any(t.name in workers for t in threading.enumerate())  # close() ends the pool
+    assert server.max_in_flight == 2 and len(workers) == 2
+    assert _ids(tmp_path / "mmlu" / "results.jsonl") == [it.id for it in suite.items()]
+
+
 def test_flaky_server_500_429_dropped_and_cut_connections_every_item_scored_once(tmp_path: Path) -> None:
     def flaky(body: dict[str, Any], attempt: int) -> Any:
         kind = int(request_key(body)[:8], 16) % 4
