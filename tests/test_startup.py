@@ -50,3 +50,11 @@ def test_readers_load_protocols_only_for_protocol_text(shared_data) -> None:
     answer = next((shared_data / "toolbench" / "answers" / "G1_answer").glob("*.json"))
     code = f"from agentflan.sources import read; n = sum(1 for _ in read({str(answer)!r}))\nassert n > 0"
     assert _imported_after(code, ("agentflan.protocols", "yaml")) == []
+
+
+def test_one_file_convert_to_toolllama_loads_no_yaml_protocols_or_heavy_stack(shared_data, tmp_path) -> None:
+    answer = next((shared_data / "toolbench" / "answers" / "G1_answer").glob("*.json"))
+    out = tmp_path / "out.json"
+    code = f"from agentflan.cli import main\nassert main(['convert', {str(answer)!r}, {str(out)!r}, '--to', 'toolllama']) == 0"
+    assert _imported_after(code, (*HEAVY, "yaml", "agentflan.protocols")) == []
+    assert out.stat().st_size > 0

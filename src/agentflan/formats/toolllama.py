@@ -1,4 +1,4 @@
-"""The ToolLLaMA format's fixed parts (``data/formats/toolllama.yaml``): ToolBench's format hint,
+"""The ToolLLaMA format's fixed parts (``data/formats/toolllama.json``): ToolBench's format hint,
 the API-list prefix of the system prompt, the assistant step layout, and its role names."""
 
 from __future__ import annotations
@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+import orjson
 
 #: ToolLLaMA's ``from`` tag -> our role, and back
 ROLE_OF = {"system": "system", "user": "user", "assistant": "assistant", "function": "tool"}
@@ -16,16 +18,18 @@ FROM_OF = {"system": "system", "user": "user", "assistant": "assistant", "tool":
 class ToolLlamaText:
     """The fixed strings of the format."""
 
+    #: ``format_hint`` is inserted into the AutoGPT system prompt right after this text
     format_hint_anchor: str
     format_hint: str
+    #: appended to the system prompt, followed by Python's repr() of the list of function schemas
     api_list_prefix: str
+    #: one assistant step exactly as ToolBench lays it out (the ``react`` protocol parses it)
     assistant_step: str
+    #: a plain reply has no ReAct form of its own: ToolLLaMA answers through this function
     finish_name: str
 
 
 @cache
 def toolllama_text() -> ToolLlamaText:
-    import yaml  # on first use: reading ToolLLaMA role names alone needs no YAML parser
-
-    text = resources.files("agentflan").joinpath("data/formats/toolllama.yaml").read_text(encoding="utf-8")
-    return ToolLlamaText(**yaml.safe_load(text))
+    text = resources.files("agentflan").joinpath("data/formats/toolllama.json").read_bytes()
+    return ToolLlamaText(**{k: v for k, v in orjson.loads(text).items() if not k.startswith("_")})  # "_about": a note
