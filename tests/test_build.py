@@ -341,7 +341,7 @@ def test_format_following_rows_reproduce_the_released_j1s1_row_in_shape(built: t
     }
     rows = flan_rows(out, "instruct_j1s1")
     json_rows = [r for r in rows if r["conversation"][2]["content"].startswith("{")]
-    string_rows = [r for r in rows if r["conversation"][2]["content"].startswith("\nThought:")]
+    string_rows = [r for r in rows if r["conversation"][2]["content"].startswith("Thought:")]  # no stray newline
     assert len(json_rows) + len(string_rows) == len(rows) and abs(len(json_rows) - len(string_rows)) <= 1
     shapes = [_j1s1_shape(r["conversation"]) for r in json_rows]
     released_phrasing = [s for s, r in zip(shapes, json_rows, strict=True) if r["conversation"][0]["content"].startswith("You have access")]
