@@ -204,7 +204,13 @@ def test_manifest_records_inputs_counts_and_versions(built: tuple[Path, Manifest
     assert entry["bytes"] == path.stat().st_size
     assert fireact.conversations == 500
     assert manifest.inputs["toolbench"].files == 15
-    assert manifest.inputs["toolbench"].filtered == {"no final answer": 4, "calls a tool it does not offer": 1}
+    assert manifest.inputs["toolbench"].filtered == {
+        "no final answer": 4,
+        "calls a tool it does not offer": 1,
+        # what the ToolBench reader itself passed over (issue 13 item 12)
+        "toolbench file without train_messages (valid_data false: the search found no answer)": 2,
+        "toolbench step ending on a thought, not a call (trained as part of the next step)": 2,
+    }
     assert manifest.recipe["sha256"] == hashlib.sha256(RECIPE.read_bytes()).hexdigest()
     assert manifest.rows == sum(s.rows for s in manifest.splits.values())
     split = manifest.splits["agent_tflan_60p"]

@@ -113,6 +113,7 @@ def scan(task: Task, ctx: Context) -> TaskResult:
     except InputError as exc:
         result.error = (str(exc.location), exc.reason, exc.field)
     result.rejected = rejects.stats.rejected
+    result.filtered.update(rejects.stats.unused)  # what the reader passed over, by why, beside the filters
     return result
 
 
