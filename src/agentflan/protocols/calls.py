@@ -23,13 +23,14 @@ from typing import Any
 from agentflan.conversation import FINISH_TOOL, ToolCall
 from agentflan.protocols._common import MAX_TEXT_CHARS, TooDeep, decode_json_at
 from agentflan.protocols.base import AgentStep, ParseFailure, get_protocol
+from agentflan.protocols.fireact import FINISH as FIREACT_FINISH
 
 #: T-Eval's (lagent's) answer action, the ``json-goal`` protocol's finish.
 FINISH_ACTION = "FinishAction"
 #: LangChain's answer action, the ``json`` protocol's finish.
 FINAL_ANSWER_ACTION = "Final Answer"
 #: Actions that end a task with an answer rather than call a tool.
-ANSWER_ACTIONS = frozenset({FINISH_TOOL, FINISH_ACTION, FINAL_ANSWER_ACTION, "final_answer", "finish"})
+ANSWER_ACTIONS = frozenset({FINISH_TOOL, FINISH_ACTION, FINAL_ANSWER_ACTION, "final_answer", FIREACT_FINISH})
 #: Protocols whose conventions count as a call, tried in order.
 DETECT_PROTOCOLS: tuple[str, ...] = ("react", "json", "json-goal", "fireact", "hermes", "glaive", "llama3")
 
