@@ -117,12 +117,26 @@ def _literal_marks(text: str, start: int, close: int) -> list[Mark]:
     return marks
 
 
-def _thought_before(text: str, at: int) -> tuple[str | None, list[Mark]]:
-    """The prose before the first call (one line break before the call is layout), if any."""
+def _opening(text: str, marker: str) -> Scan | tuple[int, AgentStep, list[Mark]]:
+    """Where the first call opens, and the step so far: the prose before it is the thought (one
+    line break before the call is layout); text with no call is the answer, a whole step."""
+    at = text.find(marker)
+    if at < 0:
+        return _answer_step(text)
     if at == 0:
-        return None, []
+        return at, AgentStep(), []
     thought = text[: at - 1] if text[at - 1] == "\n" else text[:at]
-    return thought, [(0, len(thought), REASONING)]
+    return at, AgentStep(thought=thought), [(0, len(thought), REASONING)]
+
+
+def _thought_lead(step: AgentStep, marker: str, protocol: str) -> Builder:
+    """A builder holding the step's thought and the line break before its first call."""
+    b = Builder()
+    if step.thought is not None:
+        if marker in step.thought:
+            raise ValueError(f"{protocol}: the thought holds {marker!r}")
+        b.content(step.thought, REASONING).syntax("\n")
+    return b
 
 
 @register
@@ -137,11 +151,7 @@ class HermesProtocol(ScanProtocol):
             return _render_answer(step, self.name, self.OPEN in (step.final_answer or ""))
         if step.final_answer is not None:
             raise ValueError(f"{self.name} cannot render tool calls and a final answer in one step")
-        b = Builder()
-        if step.thought is not None:
-            if self.OPEN in step.thought:
-                raise ValueError(f"{self.name}: the thought holds {self.OPEN!r}")
-            b.content(step.thought, REASONING).syntax("\n")
+        b = _thought_lead(step, self.OPEN, self.name)
         for n, call in enumerate(step.tool_calls):
             args = _arguments_json(call, self.name)
             b.syntax(("\n" if n else "") + self.OPEN + '\n{"name": "').content(json.dumps(call.name, ensure_ascii=False)[1:-1], RETRIEVAL)
@@ -152,11 +162,10 @@ class HermesProtocol(ScanProtocol):
         return f"<tool_response>\n{text}\n</tool_response>"
 
     def scan_text(self, text: str) -> Scan | ParseFailure:
-        at = text.find(self.OPEN)
-        if at < 0:
-            return _answer_step(text)
-        thought, marks = _thought_before(text, at)
-        step = AgentStep(thought=thought)
+        opened = _opening(text, self.OPEN)
+        if isinstance(opened, Scan):
+            return opened
+        at, step, marks = opened
         while True:
             pos = at + len(self.OPEN)
             while pos < len(text) and text[pos] in _WS:
@@ -193,11 +202,7 @@ class GlaiveProtocol(ScanProtocol):
         if len(step.tool_calls) > 1 or step.final_answer is not None:
             raise ValueError(f"{self.name} renders one call per step, with no final answer")
         call = step.tool_calls[0]
-        b = Builder()
-        if step.thought is not None:
-            if self.OPEN in step.thought:
-                raise ValueError(f"{self.name}: the thought holds {self.OPEN!r}")
-            b.content(step.thought, REASONING).syntax("\n")
+        b = _thought_lead(step, self.OPEN, self.name)
         args = repr(_arguments_json(call, self.name))  # Glaive quotes the arguments' JSON as a Python string
         b.syntax(self.OPEN + ' {"name": "').content(json.dumps(call.name, ensure_ascii=False)[1:-1], RETRIEVAL)
         b.syntax('", "arguments": ' + args[0]).content(args[1:-1], UNDERSTANDING).syntax(args[-1] + "}")
@@ -207,15 +212,14 @@ class GlaiveProtocol(ScanProtocol):
         return f"FUNCTION RESPONSE: {text}"
 
     def scan_text(self, text: str) -> Scan | ParseFailure:
-        at = text.find(self.OPEN)
-        if at < 0:
-            return _answer_step(text)
-        thought, marks = _thought_before(text, at)
-        step = AgentStep(thought=thought)
+        opened = _opening(text, self.OPEN)
+        if isinstance(opened, Scan):
+            return opened
+        at, step, marks = opened
         pos = at + len(self.OPEN)
         while pos < len(text) and text[pos] in " \t":
             pos += 1
-        found = object_call(text, pos, "arguments", partial=AgentStep(thought=thought))
+        found = object_call(text, pos, "arguments", partial=AgentStep(thought=step.thought))
         if isinstance(found, ParseFailure) and found.kind is FailureKind.MALFORMED:  # not JSON: Glaive's literal form?
             literal = self._literal_call(text, pos, step)
             found = found if isinstance(literal, ParseFailure) and literal.kind is FailureKind.MALFORMED else literal
