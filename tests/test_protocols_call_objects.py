@@ -12,7 +12,7 @@ from agentflan.protocols import detect_calls, get_protocol, protocol_names
 from agentflan.protocols._common import MAX_TEXT_CHARS, ScanProtocol
 from agentflan.protocols.base import AgentStep, FailureKind, ParseFailure
 
-ROUND = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUND = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CALL_PROTOCOLS = ("hermes", "glaive", "llama3")
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
@@ -55,7 +55,7 @@ def test_render_parse_round_trip(name: str, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("name", CALL_PROTOCOLS)
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(text=st.text() | st.lists(st.sampled_from(["<tool_call>", "</tool_call>", "<functioncall> ", "{", "}", '"name": "x"', ", ", '"arguments": ', '"parameters": ', "'", "[", "\n"]), max_size=12).map("".join))
 def test_garbage_is_a_typed_result(name: str, text: str) -> None:
     result = get_protocol(name).parse(text)
