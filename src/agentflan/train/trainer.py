@@ -227,7 +227,7 @@ class ConsoleLogCallback(TrainerCallback):
 
 def clock(seconds: float) -> str:
     """``1:02:03`` / ``2:03``: how long, at a glance."""
-    s = int(round(seconds))
+    s = round(seconds)
     h, m = divmod(s // 60, 60)
     return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
 
