@@ -129,3 +129,10 @@ def test_rejection_reasons_are_grouped_without_cutting_a_word() -> None:
     key = reason_key(reason)
     assert key.endswith("…") and len(key) <= 81 and reason.startswith(key[:-1]) and reason[len(key) - 1] == " "
     assert reason_key("short reason: details") == "short reason"
+
+
+def test_report_on_a_missing_folder_says_how_to_make_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "agentflan-out"), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "no such folder" in err and "agentflan quickstart --ablation negatives" in err
+    assert not (tmp_path / "r.html").exists()
