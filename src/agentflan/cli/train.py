@@ -27,7 +27,7 @@ config keys (defaults in brackets):
   loss_chunk_tokens  supervised positions whose logits exist at once; flat memory for long trajectories and
                      large vocabularies, same loss and gradients; 0: full logits [1024]
   seed, output_dir, logging_steps, eval_steps, save_steps, save_total_limit  [42, out/train, 10, save_steps, 500, 2]
-  resume             auto (from the last checkpoint in output_dir) | true | false | a checkpoint path [auto]
+  resume             auto (from the last complete checkpoint in output_dir; a finished run is left as is) | true | false | a checkpoint path [auto]
   wandb              also log to Weights & Biases (needs wandb installed) [false]
   cache_dir          tokenised-data cache [$AGENTFLAN_CACHE or ~/.cache/agentflan/tokenized]
   on_error           fail | skip (bad records go to OUT/rejects-*.jsonl) [fail]
