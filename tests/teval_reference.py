@@ -80,11 +80,11 @@ def full_prediction(row: dict[str, Any], gt: Any) -> str | None:
     stored = row["pred"]
     if len(stored) < CUT or row["dim"] != "plan":
         return stored
+    if row["kind"] == "malformed_truncated":
+        return stored  # cut on purpose: no reader parses it, whatever followed
     whole = render(row["file"], row["kind"], gt)
     if whole.startswith(stored):
         return whole
-    if row["kind"] == "malformed_truncated":
-        return stored  # cut on purpose: no reader parses it, whatever followed
     gold = render(row["file"], "gold", gt)
     for size in (60, 40, 25):  # a random change before the cut: the stored text, then gold's rest
         anchor = stored[-size:]

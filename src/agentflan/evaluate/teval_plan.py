@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from agentflan.evaluate.similarity import Similarity
 
 FINISH = "FinishAction"
+WEIGHT_DIGITS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,9 @@ def match_plans(pred: Sequence[PlanStep], ref: Sequence[PlanStep], sim: Similari
     graph = nx.Graph()
     for i in range(len(p)):
         for j in range(len(r)):
-            weight = names[i][j] * name_weight + args[i][j] * (1 - name_weight)
+            # rounded so that equal steps tie exactly, as they do in T-Eval's runs (float noise of
+            # batched encoding would otherwise break its ties the other way)
+            weight = round(names[i][j] * name_weight + args[i][j] * (1 - name_weight), WEIGHT_DIGITS)
             if weight > threshold:
                 graph.add_edge(i, str(j), weight=weight)  # T-Eval's node labels: int for pred, str for ref
     matched = [-1] * len(p)
