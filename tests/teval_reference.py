@@ -4,7 +4,7 @@ The official scores were given to the whole prediction, and 733 of the 1,480 are
 Each kind of prediction is a fixed rendering of the item's reference plan (gold, Python
 literal, fenced, one step dropped, two swapped...), so the whole text is rebuilt from the
 reference and accepted only when it starts with the stored 400 characters. Kinds with a
-random change (``wrong_arg``, ``wrong_tool``) keep the stored text and take the rest from the
+random change (``wrong_arg``, and ``wrong_tool`` when ambiguous) keep the stored text and take the rest from the
 gold rendering, joined where the two agree again nearest the cut; ``malformed_truncated`` is
 kept as stored (cut on purpose, it parses in no reader either way).
 """
@@ -19,7 +19,7 @@ UNKNOWN_TOOL = "Weather.get_forecast_xyz"
 FINISH = "FinishAction"
 
 
-def _steps(gt: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+def _steps(gt: list[dict[str, Any]], kind: str, other_tool: str | None = None) -> list[dict[str, Any]]:
     real = [dict(s) for s in gt if s["name"] != FINISH]
     finish = [dict(s) for s in gt if s["name"] == FINISH]
     mid = len(real) // 2
@@ -27,8 +27,8 @@ def _steps(gt: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
         real.pop(mid)
     elif kind in ("swap_steps", "swap_steps_keep_ids") and len(real) > 1:
         real[0], real[1] = real[1], real[0]
-    elif kind == "wrong_tool" and mid > 0:
-        real[mid]["name"] = real[mid - 1]["name"]
+    elif kind == "wrong_tool" and other_tool is not None:
+        real[mid]["name"] = other_tool
     elif kind == "unknown_tool_all":
         for s in real:
             s["name"] = UNKNOWN_TOOL
@@ -58,9 +58,10 @@ def _trailing_commas(steps: list[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(blocks) + "\n]"
 
 
-def render(file: str, kind: str, gt: list[dict[str, Any]]) -> str:
-    """The prediction of ``kind`` for a plan item, as the reference file's maker wrote it."""
-    steps = _steps(gt, kind)
+def render(file: str, kind: str, gt: list[dict[str, Any]], other_tool: str | None = None) -> str:
+    """The prediction of ``kind`` for a plan item, as the reference file's maker wrote it
+    (``wrong_tool`` gives the middle step ``other_tool``, another step's tool)."""
+    steps = _steps(gt, kind, other_tool)
     if file.startswith("plan_str"):
         text = {"json_instead_of_lines": _json(steps)}.get(kind, _lines(steps))
         return text.lower() if kind == "lowercase_names" else text
@@ -82,9 +83,11 @@ def full_prediction(row: dict[str, Any], gt: Any) -> str | None:
         return stored
     if row["kind"] == "malformed_truncated":
         return stored  # cut on purpose: no reader parses it, whatever followed
-    whole = render(row["file"], row["kind"], gt)
-    if whole.startswith(stored):
-        return whole
+    others = sorted({s["name"] for s in gt if s["name"] != FINISH}) if row["kind"] == "wrong_tool" else [None]
+    wholes = {render(row["file"], row["kind"], gt, other) for other in others}
+    fits = [w for w in wholes if w.startswith(stored)]
+    if len(fits) == 1:
+        return fits[0]
     gold = render(row["file"], "gold", gt)
     for size in (60, 40, 25):  # a random change before the cut: the stored text, then gold's rest
         anchor = stored[-size:]

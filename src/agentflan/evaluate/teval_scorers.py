@@ -219,7 +219,7 @@ def score_step(exp: StepExpectation, text: str) -> tuple[dict[str, Any], tuple[s
     wanted = _STEP_DIMENSIONS if exp.file_format == "json" else tuple(d for d in _STEP_DIMENSIONS if d == exp.kind)
     s: dict[str, Any] = {"parse_ok": bool(pred), **{dim: 0.0 for dim in wanted}}
     if "name" in pred and "name" in ref and "retrieve" in s:
-        s["retrieve"] = _name_score(pred["name"], ref["name"], exact=exp.file_format == "json")
+        s["retrieve"] = _name_score(str(pred["name"]), str(ref["name"]), exact=exp.file_format == "json")
     if "args" in pred and "args" in ref and "understand" in s:
         s["understand"] = _args_score(pred["args"], ref["args"])
     pair = None
