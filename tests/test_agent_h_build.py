@@ -23,7 +23,8 @@ from agentflan.evaluate.agent_h_build import (
     load_sources,
 )
 from agentflan.evaluate.itemfile import item_to_dict, read_items, write_items
-from agentflan.evaluate.tool_corpus import load_corpus, toolbench_function_name, word_list
+from agentflan.evaluate.tool_corpus import load_corpus, word_list
+from agentflan.sources.tool_queries import toolbench_function_name
 from conftest import shared_path
 
 

@@ -14,12 +14,14 @@ import pytest
 
 from agentflan.cli import main
 from agentflan.conversation import CAPABILITIES, Conversation
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, InputError
 from agentflan.protocols import get_protocol
 from agentflan.protocols.base import ParseFailure
-from agentflan.recipe.build import build, dry_run, format_plan
+from agentflan.recipe.build import build
 from agentflan.recipe.config import load_recipe
+from agentflan.recipe.manifest import Manifest
 from agentflan.recipe.negatives import CALL_PROTOCOLS
+from agentflan.recipe.plan import dry_run, format_plan
 from agentflan.report.datacard import write_datacard
 from conftest import ROOT, shared_path
 
@@ -45,7 +47,7 @@ def monkeypatch_module() -> Any:
 
 
 @pytest.fixture(scope="module")
-def built(shared_recipe: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def built(shared_recipe: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Manifest]:
     out = tmp_path_factory.mktemp("shared") / "out"
     manifest = build(shared_recipe, out, workers=1, recipe_path=RECIPE)
     return out, manifest
@@ -74,18 +76,18 @@ def called_tools(conv: Conversation) -> list[str]:
     return names
 
 
-def test_build_writes_every_split_in_both_formats(built: tuple[Path, dict[str, Any]]) -> None:
+def test_build_writes_every_split_in_both_formats(built: tuple[Path, Manifest]) -> None:
     out, manifest = built
-    for split, info in manifest["splits"].items():
-        assert info["rows"] > 0, split
-        assert info["files"] == {"agentflan": f"{split}.jsonl", "native": f"native/{split}.jsonl"}
-        assert len(flan_rows(out, split)) == info["rows"] == len(native_rows(out, split))
-        assert [r["id"] for r in flan_rows(out, split)] == [f"{split}_{i}" for i in range(info["rows"])]
+    for split, info in manifest.splits.items():
+        assert info.rows > 0, split
+        assert info.files == {"agentflan": f"{split}.jsonl", "native": f"native/{split}.jsonl"}
+        assert len(flan_rows(out, split)) == info.rows == len(native_rows(out, split))
+        assert [r["id"] for r in flan_rows(out, split)] == [f"{split}_{i}" for i in range(info.rows)]
     assert not (out / "_work").exists()
     assert {p.name for p in out.iterdir()} >= {"manifest.json", "native"}
 
 
-def test_every_called_tool_is_in_the_rows_system_prompt(built: tuple[Path, dict[str, Any]]) -> None:
+def test_every_called_tool_is_in_the_rows_system_prompt(built: tuple[Path, Manifest]) -> None:
     out, _ = built
     checked = 0
     for split in (*GROUP, "instruct_j1s1", "negative"):
@@ -99,9 +101,9 @@ def test_every_called_tool_is_in_the_rows_system_prompt(built: tuple[Path, dict[
     assert checked > 1000
 
 
-def test_no_row_trains_on_a_user_or_system_turn(built: tuple[Path, dict[str, Any]]) -> None:
+def test_no_row_trains_on_a_user_or_system_turn(built: tuple[Path, Manifest]) -> None:
     out, manifest = built
-    for split in manifest["splits"]:
+    for split in manifest.splits:
         for row in flan_rows(out, split):
             for turn in row["conversation"]:
                 assert turn["role"] in ("system", "user", "assistant")
@@ -109,7 +111,7 @@ def test_no_row_trains_on_a_user_or_system_turn(built: tuple[Path, dict[str, Any
                     assert turn["loss"] is False, (split, row["id"])
 
 
-def test_every_supervised_agent_turn_carries_capabilities_that_tile_it(built: tuple[Path, dict[str, Any]]) -> None:
+def test_every_supervised_agent_turn_carries_capabilities_that_tile_it(built: tuple[Path, Manifest]) -> None:
     out, _ = built
     for split in AGENT_SPLITS:
         for conv in native_rows(out, split):
@@ -123,7 +125,7 @@ def test_every_supervised_agent_turn_carries_capabilities_that_tile_it(built: tu
                     assert pos == len(m.content)
 
 
-def test_balanced_ratios_match_the_configured_ones(built: tuple[Path, dict[str, Any]], shared_recipe: Any) -> None:
+def test_balanced_ratios_match_the_configured_ones(built: tuple[Path, Manifest], shared_recipe: Any) -> None:
     out, manifest = built
     split = next(s for s in shared_recipe.splits if s.name == "agent_tflan_60p")
     ratios = split.balance.resolved()
@@ -143,13 +145,13 @@ def test_balanced_ratios_match_the_configured_ones(built: tuple[Path, dict[str, 
     rows = flan_rows(out, "agent_tflan_60p")
     masked = sum(1 for r in rows for t in r["conversation"] if t["role"] == "assistant" and not t["loss"])
     assert masked == sum(tagged.values()) - sum(kept.values())
-    caps = manifest["splits"]["agent_tflan_60p"]["capabilities"]
-    assert caps["before"]["retrieval"]["spans"] == tagged["retrieval"]
-    assert caps["after"]["retrieval"]["spans"] == kept["retrieval"]
-    assert caps["after"]["retrieval"]["tokens"] < caps["before"]["retrieval"]["tokens"]
+    caps = manifest.splits["agent_tflan_60p"].capabilities
+    assert caps.before["retrieval"].spans == tagged["retrieval"]
+    assert caps.after["retrieval"].spans == kept["retrieval"]
+    assert caps.after["retrieval"].tokens < caps.before["retrieval"].tokens
 
 
-def test_the_toolbench_group_is_split_disjointly_by_trajectory(built: tuple[Path, dict[str, Any]]) -> None:
+def test_the_toolbench_group_is_split_disjointly_by_trajectory(built: tuple[Path, Manifest]) -> None:
     out, manifest = built
     keys: dict[str, set[str]] = {}
     origins: dict[str, set[str]] = {}
@@ -163,13 +165,13 @@ def test_the_toolbench_group_is_split_disjointly_by_trajectory(built: tuple[Path
                 assert not keys[a] & keys[b]
                 assert not origins[a] & origins[b]
     total = sum(len(v) for v in origins.values())
-    kept = sum(manifest["inputs"][s]["kept"] for s in ("toolbench", "fireact", "glaive_tools"))
+    kept = sum(manifest.inputs[s].kept for s in ("toolbench", "fireact", "glaive_tools"))
     assert total == kept
     shares = [len(origins[s]) / total for s in GROUP]
     assert shares == pytest.approx([0.1, 0.6, 0.3], abs=0.05)
 
 
-def test_negatives_have_both_kinds_and_no_tool_call(built: tuple[Path, dict[str, Any]]) -> None:
+def test_negatives_have_both_kinds_and_no_tool_call(built: tuple[Path, Manifest]) -> None:
     out, manifest = built
     rows = native_rows(out, "negative")
     kinds = {r.meta["negative"] for r in rows}
@@ -185,31 +187,40 @@ def test_negatives_have_both_kinds_and_no_tool_call(built: tuple[Path, dict[str,
             assert not r.tools and "API" not in r.messages[0].content
         else:
             assert r.tools and all(t.name in r.messages[0].content for t in r.tools)
-    assert manifest["splits"]["negative"]["producers"] == {"chat-data": 40, "template": 40}
-    assert manifest["splits"]["negative"]["row_producers"] == {r.id: r.meta["producer"] for r in rows}
+    producers = manifest.splits["negative"].producers
+    assert producers["chat-data"] == 40 and producers["template"] > 20 and producers["corpus-answer"] > 5
+    assert manifest.splits["negative"].row_producers == {r.id: r.meta["producer"] for r in rows}
 
 
-def test_manifest_records_inputs_counts_and_versions(built: tuple[Path, dict[str, Any]]) -> None:
+def test_manifest_records_inputs_counts_and_versions(built: tuple[Path, Manifest]) -> None:
     out, manifest = built
-    assert manifest == json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    fireact = manifest["inputs"]["fireact"]
-    (entry,) = fireact["file_list"]
+    assert manifest.to_dict() == json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert Manifest.read(out / "manifest.json") == manifest
+    fireact = manifest.inputs["fireact"]
+    assert fireact.file_list is not None
+    (entry,) = fireact.file_list
     path = shared_path("fireact", "hotpotqa_react_gpt.jsonl")
     assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert entry["bytes"] == path.stat().st_size
-    assert fireact["conversations"] == 500
-    assert manifest["inputs"]["toolbench"]["files"] == 15
-    assert manifest["inputs"]["toolbench"]["filtered"] == {"no final answer": 4, "calls a tool it does not offer": 1}
-    assert manifest["recipe"]["sha256"] == hashlib.sha256(RECIPE.read_bytes()).hexdigest()
-    assert manifest["rows"] == sum(s["rows"] for s in manifest["splits"].values())
-    split = manifest["splits"]["agent_tflan_60p"]
-    assert sum(split["by_source"].values()) == split["rows"]
-    assert set(split["by_source"]) == {"toolbench", "fireact", "glaive_tools"}
-    assert {"agentflan", "python", "pydantic"} <= set(manifest["versions"])
-    assert manifest["seed"] == 0
+    assert fireact.conversations == 500
+    assert manifest.inputs["toolbench"].files == 15
+    assert manifest.inputs["toolbench"].filtered == {
+        "no final answer": 4,
+        "calls a tool it does not offer": 1,
+        # what the ToolBench reader itself passed over (issue 13 item 12)
+        "toolbench file without train_messages (valid_data false: the search found no answer)": 2,
+        "toolbench step ending on a thought, not a call (trained as part of the next step)": 2,
+    }
+    assert manifest.recipe["sha256"] == hashlib.sha256(RECIPE.read_bytes()).hexdigest()
+    assert manifest.rows == sum(s.rows for s in manifest.splits.values())
+    split = manifest.splits["agent_tflan_60p"]
+    assert sum(split.by_source.values()) == split.rows
+    assert set(split.by_source) == {"toolbench", "fireact", "glaive_tools"}
+    assert {"agentflan", "python", "pydantic"} <= set(manifest.versions)
+    assert manifest.seed == 0
 
 
-def test_datacard_is_self_contained_with_labelled_plots(built: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+def test_datacard_is_self_contained_with_labelled_plots(built: tuple[Path, Manifest], tmp_path: Path) -> None:
     _, manifest = built
     write_datacard(tmp_path / "datacard.html", manifest)
     page = (tmp_path / "datacard.html").read_text(encoding="utf-8")
@@ -223,7 +234,7 @@ def test_datacard_is_self_contained_with_labelled_plots(built: tuple[Path, dict[
 
 
 def test_same_seed_gives_identical_bytes_with_any_workers(
-    built: tuple[Path, dict[str, Any]], shared_recipe: Any, tmp_path: Path
+    built: tuple[Path, Manifest], shared_recipe: Any, tmp_path: Path
 ) -> None:
     out, _ = built
     again = tmp_path / "again"
@@ -235,7 +246,7 @@ def test_same_seed_gives_identical_bytes_with_any_workers(
         assert first[name] == second[name], name
 
 
-def test_a_different_seed_gives_different_phrasings(built: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+def test_a_different_seed_gives_different_phrasings(built: tuple[Path, Manifest], tmp_path: Path) -> None:
     out, _ = built
     recipe = load_recipe(RECIPE, seed=1)
     other = tmp_path / "seed1"
@@ -286,7 +297,7 @@ def _cot_shape(roles: list[str], contents: list[str]) -> dict[str, Any]:
     }
 
 
-def test_cot_rows_reproduce_the_released_cot_row_in_shape(built: tuple[Path, dict[str, Any]]) -> None:
+def test_cot_rows_reproduce_the_released_cot_row_in_shape(built: tuple[Path, Manifest]) -> None:
     out, _ = built
     released = json.loads(shared_path("agentflan_release", "samples.jsonl").read_text(encoding="utf-8").splitlines()[1])
     turns = released["conversation"]
@@ -321,7 +332,7 @@ def _j1s1_shape(turns: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def test_format_following_rows_reproduce_the_released_j1s1_row_in_shape(built: tuple[Path, dict[str, Any]]) -> None:
+def test_format_following_rows_reproduce_the_released_j1s1_row_in_shape(built: tuple[Path, Manifest]) -> None:
     out, _ = built
     released = json.loads(shared_path("agentflan_release", "samples.jsonl").read_text(encoding="utf-8").splitlines()[0])
     want = _j1s1_shape(released["conversation"])
@@ -348,11 +359,11 @@ def test_format_following_rows_reproduce_the_released_j1s1_row_in_shape(built: t
         assert parsed.tool_calls[0].name in row["conversation"][0]["content"]
 
 
-def test_dry_run_plans_with_counts_and_writes_nothing(shared_recipe: Any, built: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+def test_dry_run_plans_with_counts_and_writes_nothing(shared_recipe: Any, built: tuple[Path, Manifest], tmp_path: Path) -> None:
     _, manifest = built
     plan = dry_run(shared_recipe)
-    for split, info in manifest["splits"].items():
-        assert plan["splits"][split]["rows"] == info["rows"], split
+    for split, info in manifest.splits.items():
+        assert plan["splits"][split]["rows"] == info.rows, split
     text = format_plan(plan, tmp_path / "never")
     assert "agent_tflan_60p" in text and "balance mask 1/0.25/0.75/1" in text
     assert not (tmp_path / "never").exists()
@@ -392,7 +403,7 @@ def test_on_error_fail_leaves_out_untouched_and_skip_sets_records_aside(tmp_path
         build(recipe, out)
     assert (out / "keep.txt").read_text() == "old build"
     manifest = build(recipe, out, on_error="skip")
-    assert manifest["rejected"] == 2 and manifest["splits"]["t"]["rows"] == 20
+    assert manifest.rejected == 2 and manifest.splits["t"].rows == 20
     rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
     assert [r["location"].split(" ")[0].rsplit("/", 1)[-1] for r in rejects] == ["trajectories.jsonl:6", "trajectories.jsonl:7"]
     assert "does not parse as fireact" in rejects[1]["reason"]
@@ -409,7 +420,7 @@ def test_agent_flan_recipe_builds_the_seven_released_splits_from_local_paths(tmp
         },
     )
     manifest = build(recipe, tmp_path / "af")
-    assert list(manifest["splits"]) == [
+    assert list(manifest.splits) == [
         "agent_instruct_react",
         "agent_instruct_tflan",
         "toolbench_react_10p",
@@ -418,13 +429,25 @@ def test_agent_flan_recipe_builds_the_seven_released_splits_from_local_paths(tmp
         "toolbench_instruct_j1s1_3k",
         "toolbench_negative",
     ]
-    assert manifest["inputs"]["agentinstruct"]["filtered"] == {"does not parse": 1}
-    assert manifest["splits"]["agent_instruct_react"]["rows"] == manifest["splits"]["agent_instruct_tflan"]["rows"] == 29
-    assert manifest["splits"]["toolbench_instruct_j1s1_3k"]["rows"] > 0
-    assert sum(manifest["splits"][s]["rows"] for s in ("toolbench_react_10p", "toolbench_tflan_60p_r10r5u7", "toolbench_tflan_cot_30p")) == 8
+    assert manifest.inputs["agentinstruct"].filtered == {"does not parse": 1}
+    assert manifest.splits["agent_instruct_react"].rows == manifest.splits["agent_instruct_tflan"].rows == 29
+    assert manifest.splits["toolbench_instruct_j1s1_3k"].rows > 0
+    # 8 answered trajectories; the recipe keeps those with a thought at every call after the first
+    assert manifest.inputs["toolbench"].filtered["a step without a thought (after_first_step)"] == 5
+    assert sum(manifest.splits[s].rows for s in ("toolbench_react_10p", "toolbench_tflan_60p_r10r5u7", "toolbench_tflan_cot_30p")) == 3
 
 
 def test_agent_flan_recipe_names_its_missing_toolbench_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TOOLBENCH_ANSWERS", raising=False)
     with pytest.raises(ConfigError, match="TOOLBENCH_ANSWERS"):
         load_recipe(ROOT / "recipes" / "agent-flan.yaml")
+
+
+def test_a_manifest_missing_a_field_is_a_located_error(built: tuple[Path, Manifest], tmp_path: Path) -> None:
+    out, _ = built
+    raw = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    del raw["splits"]["negative"]["rows"]
+    (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        Manifest.read(tmp_path / "manifest.json")
+    assert str(tmp_path / "manifest.json") in str(err.value) and "negative" in str(err.value) and err.value.field == "rows"

@@ -77,8 +77,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
-    from agentflan.recipe.build import build, dry_run, format_plan
+    from agentflan.recipe.build import build
     from agentflan.recipe.config import load_recipe
+    from agentflan.recipe.plan import dry_run, format_plan
     from agentflan.report.datacard import write_datacard
 
     overrides = {}
@@ -98,15 +99,15 @@ def run(args: argparse.Namespace) -> int:
     manifest = build(recipe, args.out, workers=workers, on_error=args.on_error, progress=progress, recipe_path=args.recipe)
     write_datacard(args.out / "datacard.html", manifest)
     elapsed = time.perf_counter() - start
-    width = max(len(n) for n in manifest["splits"])
-    for name, split in manifest["splits"].items():
-        print(f"  {name:<{width}}  {split['rows']:>8} rows  {split['files'][next(iter(split['files']))]}")
-        for note in split.get("notes", ()):
+    width = max(len(n) for n in manifest.splits)
+    for name, split in manifest.splits.items():
+        print(f"  {name:<{width}}  {split.rows:>8} rows  {split.main_file}")
+        for note in split.notes:
             print(f"  {'':<{width}}  note: {note}")
-    caps = manifest["capabilities"]
-    tokens = ", ".join(f"{c} {caps['before'][c]['tokens']}->{caps['after'][c]['tokens']}" for c in caps["before"])
+    caps = manifest.capabilities
+    tokens = ", ".join(f"{c} {caps.before[c].tokens}->{caps.after[c].tokens}" for c in caps.before)
     print(f"supervised tokens per capability (before->after balancing): {tokens}")
-    if manifest["rejected"]:
-        print(f"rejected {manifest['rejected']} record(s): see {args.out / 'rejects.jsonl'}")
-    print(f"built {manifest['rows']} rows in {len(manifest['splits'])} splits into {args.out} in {elapsed:.1f} s (manifest.json, datacard.html)")
+    if manifest.rejected:
+        print(f"rejected {manifest.rejected} record(s): see {args.out / 'rejects.jsonl'}")
+    print(f"built {manifest.rows} rows in {len(manifest.splits)} splits into {args.out} in {elapsed:.1f} s (manifest.json, datacard.html)")
     return 0

@@ -18,7 +18,8 @@ suites:
   tool-need   queries an offered tool answers: right tool, valid arguments
   tool-steps  T-Eval-style single steps: instruct, plan, reason, retrieve, understand, review
   hotpotqa    a ReAct agent with search/lookup over each question's own paragraphs: EM and F1
-  mmlu        5-shot multiple choice: accuracy per subject and overall
+  mmlu        5-shot multiple choice as lm-eval scores it (log-likelihoods; --mode generative for
+              servers without log-probs): accuracy per subject and overall
 
 outputs (OUT defaults to eval_results):
   OUT/SUITE/results.jsonl   one scored item per line, appended as items finish
@@ -30,6 +31,7 @@ nothing. A folder holding another model's results is refused (use --fresh or ano
 examples:
   agentflan eval hotpotqa --model out/final --data ../shared/data/hotpotqa/distractor_easy_medium.jsonl --limit 50
   agentflan eval mmlu --model out/final --data ../shared/data/mmlu --subjects anatomy,astronomy
+  agentflan eval mmlu --backend openai --base-url http://127.0.0.1:8000/v1 --model m --data ../shared/data/mmlu --mode generative
   agentflan eval agent-h --backend openai --base-url http://127.0.0.1:8000/v1 --model my-model --concurrency 32 --data agent_h.jsonl
   agentflan eval build-agent-h --out agent_h.jsonl --source ../shared/data/toolbench/queries --source ../shared/data/glaive/glaive_toolcall_en_demo.json
 """
@@ -74,13 +76,15 @@ SUITE_HELP: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] 
         ],
     ),
     "mmlu": (
-        "MMLU k-shot multiple choice (--data: folder with dev/ and test/ CSVs), scored by the first A-D letter",
+        "MMLU k-shot multiple choice (--data: folder with dev/ and test/ CSVs), scored as lm-evaluation-harness scores it "
+        "(log-likelihood of ' A'..' D' after the plain prompt; --backend hf), or --mode generative for servers without log-probs",
         [
             _DATA,
             (("--subjects",), {"metavar": "A,B", "help": "comma-separated subjects (default: all found)"}),
             (("--split",), {"metavar": "NAME", "help": "split to score (default test)"}),
             (("--shots",), {"type": int, "metavar": "K", "help": "solved dev questions before each question (default 5)"}),
             (("--per-subject",), {"type": int, "metavar": "N", "help": "at most N questions per subject"}),
+            (("--mode",), {"choices": ["loglikelihood", "generative"], "help": "loglikelihood (default): lm-eval's own MMLU task and scoring on the hf backend's model, offline on the local CSVs; generative: the model writes a reply and its first A-D letter counts (for servers without log-probs; not comparable to lm-eval)"}),
             _MAX_NEW,
         ],
     ),
@@ -142,7 +146,10 @@ def _add_build_agent_h(suites: argparse._SubParsersAction) -> None:
         "build-agent-h",
         help="build the Agent-H item file from tool corpora and general questions",
         description="Build Agent-H items: tool-needing queries offered no or unrelated tools, and general queries offered "
-        "tools, each under a ReAct-style and a general system prompt. Seeded; written atomically.",
+        "tools, each under a ReAct-style and a general system prompt, plus the tool-need companion items (the same kind "
+        "of queries with the tools that serve them, where the right reply is a call). The file's first line is a header "
+        "with its composition; when the sources cannot give --size or --tool-fraction, a WARNING says so and the header "
+        "records it. Seeded; written atomically.",
         epilog="example:\n  agentflan eval build-agent-h --out agent_h.jsonl --source ../shared/data/toolbench/queries "
         "--source ../shared/data/glaive/glaive_toolcall_en_demo.json --size 1845 --seed 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -155,6 +162,7 @@ def _add_build_agent_h(suites: argparse._SubParsersAction) -> None:
     b.add_argument("--tool-fraction", type=float, default=0.5, metavar="F", help="share of tool-needing samples (default 0.5)")
     b.add_argument("--protocol", default="react", metavar="NAME", help="protocol of the ReAct-style prompt (default react)")
     b.add_argument("--max-tools", type=int, default=4, metavar="N", help="most tools offered per item (default 4)")
+    b.add_argument("--tool-need-size", type=int, metavar="N", help="tool-need companion samples (queries with the tools that serve them, scored beside H; default --size, at most every usable tool query)")
     b.add_argument("--no-builtin", dest="builtin", action="store_false", help="do not add agentflan's built-in tool and question set")
     b.add_argument("--on-error", choices=[e.value for e in OnError], default="fail", help="fail (default) or skip bad source records into the rejects file")
     b.add_argument("--rejects", type=Path, metavar="PATH", help="rejects JSONL for --on-error skip (default: FILE.rejects.jsonl)")
@@ -193,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
         return _build_agent_h(args)
     if args.suite == "score":
         return _score(args)
+    from agentflan.evaluate.mmlu import MMLUSuite
+    from agentflan.evaluate.mmlu_lmeval import run_mmlu_loglikelihood
     from agentflan.evaluate.registry import make_suite
     from agentflan.evaluate.runner import run_suite
     from agentflan.report.evalpage import write_eval_page
@@ -200,7 +210,10 @@ def run(args: argparse.Namespace) -> int:
     suite = make_suite(args.suite, **suite_options(args))
     backend = backend_from_args(args)
     try:
-        outcome = run_suite(suite, backend, args.out, limit=args.limit, fresh=args.fresh, progress=not args.no_progress, console=sys.stdout)
+        if isinstance(suite, MMLUSuite) and suite.options.mode == "loglikelihood":
+            outcome = run_mmlu_loglikelihood(suite, backend, args.out, limit=args.limit, console=sys.stdout)
+        else:
+            outcome = run_suite(suite, backend, args.out, limit=args.limit, fresh=args.fresh, progress=not args.no_progress, console=sys.stdout)
     except KeyboardInterrupt:
         print(
             f"agentflan eval: interrupted; finished items are kept in {args.out / suite.name}; run the same command to resume",
@@ -216,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _build_agent_h(args: argparse.Namespace) -> int:
     from agentflan.batch import OnError, Rejects
-    from agentflan.evaluate.agent_h_build import build_agent_h
+    from agentflan.evaluate.agent_h_build import build_agent_h, build_summary
 
     rejects_path = args.rejects or args.out.with_name(args.out.name + ".rejects.jsonl")
     with Rejects(rejects_path, OnError(args.on_error)) as rejects:
@@ -231,8 +244,15 @@ def _build_agent_h(args: argparse.Namespace) -> int:
             builtin=args.builtin,
             out=args.out,
             rejects=rejects,
+            tool_need=True,
+            tool_need_size=args.tool_need_size if args.tool_need_size is not None else args.size,
         )
-    print(f"wrote {len(items)} Agent-H items to {args.out} ({rejects.stats.rejected} source records rejected)")
+    comp = build_summary(items, args.size, args.tool_fraction)
+    kinds = ", ".join(f"{k} {n}" for k, n in comp["kinds"].items())
+    print(f"wrote {len(items)} items to {args.out}: {kinds}; tool queries {comp['tool_fraction']:.0%} of the Agent-H samples "
+          f"({comp['distinct_tool_queries']} distinct); {rejects.stats.rejected} source records rejected")
+    if "warning" in comp:
+        print(f"agentflan eval build-agent-h: WARNING: {comp['warning']}", file=sys.stderr)
     return 0
 
 

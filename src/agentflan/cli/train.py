@@ -11,8 +11,8 @@ CONFIG is a YAML file; every key can be overridden after it with --key value, do
 nested keys and list items (values are read as YAML: 8, 3e-4, true, [q_proj, v_proj]).
 
 config keys (defaults in brackets):
-  model              path or hub id of a causal LM (required)
-  template           agentflan | llama2 | llama3 | chatml | tokenizer (its own chat_template) [agentflan]
+  model              path or hub id of a causal LM, or a .gguf file (converted once) (required)
+  template           agentflan | llama2 | llama3 | chatml | gemma | tokenizer (its own chat_template) [agentflan]
   data               corpora: a path, a list of paths, or [{path, format, weight}]; weight 0.5 keeps a
                      seeded half, 2 repeats twice; any format `agentflan convert` reads (required)
   eval_data          held-out corpora, or eval_fraction: a share of each corpus by id hash [none]
@@ -27,7 +27,7 @@ config keys (defaults in brackets):
   loss_chunk_tokens  supervised positions whose logits exist at once; flat memory for long trajectories and
                      large vocabularies, same loss and gradients; 0: full logits [1024]
   seed, output_dir, logging_steps, eval_steps, save_steps, save_total_limit  [42, out/train, 10, save_steps, 500, 2]
-  resume             auto (from the last checkpoint in output_dir) | true | false | a checkpoint path [auto]
+  resume             auto (from the last complete checkpoint in output_dir; a finished run is left as is) | true | false | a checkpoint path [auto]
   wandb              also log to Weights & Biases (needs wandb installed) [false]
   cache_dir          tokenised-data cache [$AGENTFLAN_CACHE or ~/.cache/agentflan/tokenized]
   on_error           fail | skip (bad records go to OUT/rejects-*.jsonl) [fail]

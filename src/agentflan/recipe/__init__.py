@@ -10,12 +10,13 @@ a recipe file (:func:`load_recipe`, :func:`build`) or used on its own from Pytho
 
 from agentflan.recipe.align import STYLES, AlignOptions, align
 from agentflan.recipe.balance import PRESETS, Balancer, balance
-from agentflan.recipe.build import build, dry_run, format_plan
+from agentflan.recipe.build import build
 from agentflan.recipe.config import Recipe, load_recipe
 from agentflan.recipe.format_following import call_examples, format_following_rows
 from agentflan.recipe.mix import mix
 from agentflan.recipe.negatives import contains_tool_call, negatives
 from agentflan.recipe.phrasings import Phrasings, load_phrasings
+from agentflan.recipe.plan import dry_run, format_plan
 from agentflan.recipe.split import assign, sample, split, trajectory_key
 from agentflan.recipe.trajectory import events, full_trajectories
 

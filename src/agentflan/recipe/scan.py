@@ -10,7 +10,6 @@ format-following and negative splits.
 from __future__ import annotations
 
 import hashlib
-import random
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,26 +21,24 @@ from agentflan.conversation import FINISH_TOOL, Conversation, Tool
 from agentflan.errors import InputError, Location
 from agentflan.jsonutil import dumps_bytes
 from agentflan.locking import die_with_parent
-from agentflan.recipe.align import AlignOptions, align
-from agentflan.recipe.config import AgentSplit, FormatFollowingSplit, GeneralSplit, NegativesSplit, Recipe
-from agentflan.recipe.format_following import CallExample, call_examples
-from agentflan.recipe.negatives import ChatPair, ToolQuery, ToolSet, chat_pair, tool_query
+from agentflan.recipe.config import Recipe
+from agentflan.recipe.format_following import CallExample
+from agentflan.recipe.kinds import Offered, kinds_of, write_order
+from agentflan.recipe.negatives import ChatPair, ToolSet
 from agentflan.recipe.phrasings import Phrasings
-from agentflan.recipe.split import BottomK, assign, trajectory_key, unit_hash
+from agentflan.recipe.split import BottomK, trajectory_key
 from agentflan.recipe.trajectory import (
     Event,
     StepError,
     ends_with_answer,
     events,
     full_trajectories,
-    offered_tools,
-    qualified_names,
+    has_thoughts,
 )
+from agentflan.sources.tool_queries import ToolQuery
 from agentflan.writers import RecordWriter, get_writer
 
 HUB = "hf://"
-#: tool sets kept per negatives split (kind b draws the tools it offers from these)
-TOOLSETS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +79,6 @@ class Context:
     dry_run: bool = False
 
 
-def spare(n: int) -> int:
-    """Candidates to keep for ``n`` rows: a few more, for those a check turns away."""
-    return n + max(8, n // 4)
-
-
 def shard_path(work: Path, split: str, index: int) -> Path:
     return work / "shards" / split / f"{index:06d}.jsonl"
 
@@ -121,6 +113,7 @@ def scan(task: Task, ctx: Context) -> TaskResult:
     except InputError as exc:
         result.error = (str(exc.location), exc.reason, exc.field)
     result.rejected = rejects.stats.rejected
+    result.filtered.update(rejects.stats.unused)  # what the reader passed over, by why, beside the filters
     return result
 
 
@@ -151,36 +144,24 @@ class _Shards:
 
 
 class _Scanner:
+    """One input file through every split that reads its source (a :class:`Scanning`)."""
+
     def __init__(self, task: Task, ctx: Context, result: TaskResult, rejects: Rejects, shards: _Shards):
-        self.task, self.ctx, self.result, self.rejects, self.shards = task, ctx, result, rejects, shards
-        recipe = ctx.recipe
-        self.source = recipe.sources[task.source]
-        self.extra_tools = [Tool.from_dict(t) for t in self.source.tools or ()]
-        name = task.source
-        self.agent = [s for s in recipe.splits if isinstance(s, AgentSplit) and name in s.sources]
-        self.format_following = [s for s in recipe.splits if isinstance(s, FormatFollowingSplit) and name in s.sources]
-        self.negative_tools = [s for s in recipe.splits if isinstance(s, NegativesSplit) and name in s.tool_sources]
-        self.negative_chats = [s for s in recipe.splits if isinstance(s, NegativesSplit) and name in s.chat_sources]
-        self.general = [s for s in recipe.splits if isinstance(s, GeneralSplit) and name in s.sources]
-        self.needs_events = bool(self.agent or self.format_following or self.negative_tools or self.source.filter.final_answer)
-        self.groups = recipe.groups()
+        self.task, self.result, self.rejects, self.shards = task, result, rejects, shards
+        self.recipe, self.phrasings, self.dry_run = ctx.recipe, ctx.phrasings, ctx.dry_run
+        self.source = task.source
+        self.config = ctx.recipe.sources[task.source]
+        self.extra_tools = [Tool.from_dict(t) for t in self.config.tools or ()]
+        self.kinds = [k for k in write_order(kinds_of(ctx.recipe)) if task.source in k.source_names()]
+        self.needs_events = self.config.filter.final_answer or self.config.filter.thoughts != "any" or any(k.needs_events(task.source) for k in self.kinds)
         self.writers = {
-            s.name: [w for w in map(get_writer, recipe.formats_of(s)) if isinstance(w, RecordWriter)] for s in [*self.agent, *self.general]
+            k.name: [w for w in map(get_writer, ctx.recipe.formats_of(k.spec)) if isinstance(w, RecordWriter)] for k in self.kinds
         }
-        seed = recipe.seed
-        for ff in self.format_following:
-            result.examples[ff.name] = BottomK(ff.n, f"{seed}|{ff.name}")
-        for neg in self.negative_tools:
-            result.queries[neg.name] = BottomK(spare(neg.n_no_tools), f"{seed}|{neg.name}|queries")
-            result.toolsets[neg.name] = BottomK(TOOLSETS, f"{seed}|{neg.name}|tools")
-        for neg in self.negative_chats:
-            result.chats[neg.name] = BottomK(spare(neg.n_chat), f"{seed}|{neg.name}|chats")
-        for g in self.general:
-            if g.ratio is not None:
-                result.general_hashes[g.name] = []
+        for kind in self.kinds:
+            kind.start(result, ctx.recipe)
 
     def run(self) -> None:
-        limit = self.source.filter.limit
+        limit = self.config.filter.limit
         for location, conv in self._conversations():
             if limit is not None and self.result.read >= limit:
                 break
@@ -193,7 +174,7 @@ class _Scanner:
     def _conversations(self) -> Iterator[tuple[Location, Conversation]]:
         from agentflan.sources import iter_located
 
-        located = iter_located(self.task.spec, self.source.format, rejects=self.rejects)
+        located = iter_located(self.task.spec, self.config.format, rejects=self.rejects)
         for item in full_trajectories(located, conversation=lambda x: x.conversation):
             conv = item.conversation
             if self.extra_tools and not conv.tools:
@@ -201,7 +182,7 @@ class _Scanner:
             yield item.location, conv
 
     def _one(self, location: Location, conv: Conversation) -> None:
-        flt = self.source.filter
+        flt = self.config.filter
         calls = any(True for _ in conv.iter_tool_calls())
         if flt.tool_calls is not None and calls != flt.tool_calls:
             self.result.filtered["calls a tool" if calls else "calls no tool"] += 1
@@ -221,45 +202,22 @@ class _Scanner:
         if flt.final_answer and evs is not None and not ends_with_answer(evs):
             self.result.filtered["no final answer"] += 1
             return
+        if evs is not None and not has_thoughts(evs, flt.thoughts):
+            self.result.filtered[f"a step without a thought ({flt.thoughts})"] += 1
+            return
         self.result.kept += 1
-        key = trajectory_key(conv)
-        recipe = self.ctx.recipe
-        origin = conv.id
-        targets = list(self._agent_targets(key))
-        aligned = [] if self.ctx.dry_run else [self._align(split, conv, key) for split in targets]
-        for i, split in enumerate(targets):
-            if aligned:
-                if not self._writable(split.name, aligned[i], location):
-                    continue
-                self._write(split.name, aligned[i], origin, key)
-            self.result.rows[split.name] += 1
-        if evs is not None:
-            for ff in self.format_following:
-                for ex in call_examples(conv, evs, key, qualify=ff.tool_names == "qualified"):
-                    ex.source = self.task.source
-                    self.result.examples[ff.name].offer(ex.key, ex)
-            for neg in self.negative_tools:
-                query = tool_query(conv, evs, key)
-                if query is not None:
-                    query.source = self.task.source
-                    self.result.queries[neg.name].offer(key, query)
-                tools = offered_tools(conv)
-                if tools:
-                    names = qualified_names(tools) if neg.tool_names == "qualified" else {}
-                    toolset = ToolSet(key, [Tool(names.get(t.name, t.name), t.description, t.parameters) for t in tools])
-                    self.result.toolsets[neg.name].offer(key, toolset)
-        for neg in self.negative_chats:
-            pair = chat_pair(conv, key)
-            if pair is not None:
-                pair.source = self.task.source
-                self.result.chats[neg.name].offer(key, pair)
-        for g in self.general:
-            if not self.ctx.dry_run and not self._writable(g.name, conv, location):
-                continue
-            if g.ratio is not None:
-                self.result.general_hashes[g.name].append(unit_hash(f"{recipe.seed}|{g.name}", key))
-            self._write(g.name, conv, origin, key)
-            self.result.rows[g.name] += 1
+        item = Offered(conv, evs, trajectory_key(conv), conv.id, location)
+        for kind in self.kinds:
+            kind.offer(item, self)
+
+    def write(self, split: str, conv: Conversation, item: Offered) -> bool:
+        if self.dry_run:
+            return True
+        if not self._writable(split, conv, item.location):
+            return False
+        conv.meta = {**conv.meta, "origin_id": item.origin, "trajectory_key": item.key, "recipe_source": self.source}
+        self.shards.write(split, conv)
+        return True
 
     def _writable(self, split: str, conv: Conversation, location: Location) -> bool:
         """Every output format of ``split`` can express the row; else it is rejected here, where its
@@ -271,30 +229,6 @@ class _Scanner:
                 self.rejects.handle(InputError(location, f"split {split!r}, format {writer.name}: {exc.reason}", exc.field), conv.to_dict())
                 return False
         return True
-
-    def _align(self, split: AgentSplit, conv: Conversation, key: str) -> Conversation:
-        options = AlignOptions(split.style, split.protocol, split.tool_names)
-        rng = random.Random(f"{self.ctx.recipe.seed}|{split.name}|{key}")
-        return align(conv, options, self.ctx.phrasings, rng)
-
-    def _agent_targets(self, key: str) -> Iterator[AgentSplit]:
-        seen_groups: set[str] = set()
-        for split in self.agent:
-            if split.share is None:
-                yield split
-                continue
-            group = split.share.group
-            if group in seen_groups:
-                continue
-            seen_groups.add(group)
-            members = self.groups[group]
-            part = assign(key, [m.share.fraction for m in members if m.share], f"{self.ctx.recipe.seed}|{group}")
-            if part is not None:
-                yield members[part]
-
-    def _write(self, split: str, conv: Conversation, origin: str, key: str) -> None:
-        conv.meta = {**conv.meta, "origin_id": origin, "trajectory_key": key, "recipe_source": self.task.source}
-        self.shards.write(split, conv)
 
 
 def _calls_unknown_tool(conv: Conversation) -> bool:

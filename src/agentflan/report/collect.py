@@ -25,6 +25,7 @@ import orjson
 from agentflan.errors import InputError, Location
 from agentflan.evaluate.base import ItemResult
 from agentflan.evaluate.results import read_cache
+from agentflan.recipe.manifest import Manifest
 
 MANIFEST = "manifest.json"
 METRICS = "metrics.csv"
@@ -40,7 +41,7 @@ _SKIP_DIRS = {"final", "merged", "runs", "native", "__pycache__", "node_modules"
 @dataclass(slots=True)
 class BuildOutput:
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     split_files: dict[str, Path]
     label: str = ""
 
@@ -144,9 +145,7 @@ def _is_summary(path: Path) -> bool:
 
 
 def load_build(folder: Path) -> BuildOutput:
-    manifest = _read_json(folder / MANIFEST)
-    if not isinstance(manifest, dict):
-        raise InputError(str(folder / MANIFEST), "expected a JSON object")
+    manifest = Manifest.read(folder / MANIFEST)
     splits = {p.stem: p for p in sorted(folder.glob("*.jsonl"))}
     return BuildOutput(path=folder, manifest=manifest, split_files=splits)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from agentflan.conversation import CAPABILITIES
 from agentflan.io import atomic_open
+from agentflan.recipe.manifest import Manifest
 
 MAX_BARS = 30
 
@@ -25,35 +26,35 @@ figure{margin:1em 0}svg{max-width:100%;height:auto}
 """
 
 
-def write_datacard(path: str | Path, manifest: dict[str, Any]) -> None:
+def write_datacard(path: str | Path, manifest: Manifest) -> None:
     with atomic_open(path) as fh:
         fh.write(render_datacard(manifest))
 
 
-def render_datacard(manifest: dict[str, Any]) -> str:
+def render_datacard(manifest: Manifest) -> str:
     from agentflan.report.plots import bar_chart
 
-    splits: dict[str, Any] = manifest["splits"]
-    caps = manifest["capabilities"]
-    composition = {name: {src: float(n) for src, n in s["by_source"].items()} for name, s in splits.items()}
-    sources = sorted({src for s in splits.values() for src in s["by_source"]})
+    splits = manifest.splits
+    caps = manifest.capabilities
+    composition = {name: {src: float(n) for src, n in s.by_source.items()} for name, s in splits.items()}
+    sources = sorted({src for s in splits.values() for src in s.by_source})
     by_source = {src: {name: composition[name].get(src, 0.0) for name in splits} for src in sources}
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Data card: {_e(manifest['recipe']['name'])}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Data card: {_e(manifest['recipe']['name'])}</h1>",
-        f"<p>{manifest['rows']} rows in {len(splits)} splits; seed {manifest['seed']}; token counts: "
-        f"{_e(manifest['token_counter'])}; built by agentflan {_e(manifest['versions']['agentflan'])}.</p>",
+        f"<title>Data card: {_e(manifest.name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Data card: {_e(manifest.name)}</h1>",
+        f"<p>{manifest.rows} rows in {len(splits)} splits; seed {manifest.seed}; token counts: "
+        f"{_e(manifest.token_counter)}; built by agentflan {_e(manifest.versions['agentflan'])}.</p>",
         "<h2>Splits</h2>",
         _table(
             ["split", "kind", "rows", "sources", "files"],
             [
-                [name, s["kind"], s["rows"], ", ".join(f"{k}: {v}" for k, v in s["by_source"].items()), " ".join(s["files"].values())]
+                [name, s.kind, s.rows, ", ".join(f"{k}: {v}" for k, v in s.by_source.items()), " ".join(s.files.values())]
                 for name, s in splits.items()
             ],
         ),
     ]
-    notes = [(name, n) for name, s in splits.items() for n in s.get("notes", ())]
+    notes = [(name, n) for name, s in splits.items() for n in s.notes]
     if notes:
         parts.append("<ul>" + "".join(f"<li class='note'>{_e(name)}: {_e(n)}</li>" for name, n in notes) + "</ul>")
     if any(composition.values()):
@@ -78,33 +79,33 @@ def render_datacard(manifest: dict[str, Any]) -> str:
             [
                 [
                     c,
-                    caps["before"][c]["spans"],
-                    caps["after"][c]["spans"],
-                    "-" if caps["kept_span_ratio"][c] is None else f"{caps['kept_span_ratio'][c]:.3f}",
-                    caps["before"][c]["tokens"],
-                    caps["after"][c]["tokens"],
+                    caps.before[c].spans,
+                    caps.after[c].spans,
+                    "-" if caps.kept_span_ratio[c] is None else f"{caps.kept_span_ratio[c]:.3f}",
+                    caps.before[c].tokens,
+                    caps.after[c].tokens,
                 ]
                 for c in CAPABILITIES
             ],
         )
     )
-    parts.append(f"<p>Supervised tokens in untagged turns (general chat): {caps['untagged_supervised_tokens']}.</p>")
+    parts.append(f"<p>Supervised tokens in untagged turns (general chat): {caps.untagged_supervised_tokens}.</p>")
     parts.append(
         _figure(
             bar_chart(
                 {
-                    "before balancing": {c: float(caps["before"][c]["tokens"]) for c in CAPABILITIES},
-                    "after balancing": {c: float(caps["after"][c]["tokens"]) for c in CAPABILITIES},
+                    "before balancing": {c: float(caps.before[c].tokens) for c in CAPABILITIES},
+                    "after balancing": {c: float(caps.after[c].tokens) for c in CAPABILITIES},
                 },
                 title="Supervised tokens per capability",
                 xlabel="capability",
-                ylabel=f"supervised tokens ({_unit(manifest['token_counter'])})",
+                ylabel=f"supervised tokens ({_unit(manifest.token_counter)})",
             )
         )
     )
     turns: Counter[int] = Counter()
     for s in splits.values():
-        turns.update({int(k): v for k, v in s["turns_per_row"].items()})
+        turns.update(s.turns_per_row)
     if turns:
         parts.append("<h2>Turns per row</h2>")
         parts.append(
@@ -124,15 +125,15 @@ def render_datacard(manifest: dict[str, Any]) -> str:
             [
                 [
                     name,
-                    i["files"],
-                    f"{i['bytes'] / 1e6:.2f}",
-                    i["conversations"],
-                    i["kept"],
-                    ", ".join(f"{k}: {v}" for k, v in i["filtered"].items()) or "-",
-                    i["rejected"],
-                    i["sha256_of_listing"][:16] + "…",
+                    i.files,
+                    f"{i.bytes / 1e6:.2f}",
+                    i.conversations,
+                    i.kept,
+                    ", ".join(f"{k}: {v}" for k, v in i.filtered.items()) or "-",
+                    i.rejected,
+                    i.sha256_of_listing[:16] + "…",
                 ]
-                for name, i in manifest["inputs"].items()
+                for name, i in manifest.inputs.items()
             ],
         )
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import itertools
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,8 @@ from agentflan import __version__
 from agentflan.conversation import CAPABILITIES
 from agentflan.io import atomic_open
 from agentflan.jsonutil import dumps
-from agentflan.report import plots
+from agentflan.recipe.manifest import Count
+from agentflan.report import headline, plots
 from agentflan.report.collect import BuildOutput, Collected, EvalOutput, SuiteOutput, TrainOutput, collect
 from agentflan.report.evalpage import item_charts
 
@@ -89,25 +91,20 @@ class _Plotter:
 
     def bar(self, values: Mapping[str, Any], *, title: str, xlabel: str, ylabel: str, horizontal: bool = False) -> Figure:
         clean: dict[str, Any] = {
-            _tx(k): ({_tx(c): float(x) for c, x in v.items()} if isinstance(v, Mapping) else float(v)) for k, v in values.items()
+            str(k): ({str(c): float(x) for c, x in v.items()} if isinstance(v, Mapping) else float(v)) for k, v in values.items()
         }
         if horizontal:  # the categories run up the y axis and the values along x
             xlabel, ylabel = ylabel, xlabel
-        svg = plots.bar_chart(clean, title=_tx(title), xlabel=_tx(xlabel), ylabel=_tx(ylabel), horizontal=horizontal)
+        svg = plots.bar_chart(clean, title=title, xlabel=xlabel, ylabel=ylabel, horizontal=horizontal)
         return self._wrap(svg, title, xlabel, ylabel)
 
     def line(self, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str, xlabel: str, ylabel: str) -> Figure:
-        svg = plots.line_chart({_tx(k): v for k, v in series.items()}, title=_tx(title), xlabel=_tx(xlabel), ylabel=_tx(ylabel))
+        svg = plots.line_chart(dict(series), title=title, xlabel=xlabel, ylabel=ylabel)
         return self._wrap(svg, title, xlabel, ylabel)
 
     def raw(self, svg: str) -> Figure:
         """An SVG made elsewhere with the shared helpers (e.g. the evaluator's per-item charts)."""
         return self._wrap(svg, _group_text(svg, "plot-title"), _group_text(svg, "plot-xlabel"), _group_text(svg, "plot-ylabel"))
-
-
-def _tx(text: str) -> str:
-    """Data text for matplotlib: a ``$`` would switch on its math parser."""
-    return str(text).replace("$", r"\$")
 
 
 def _group_text(svg: str, gid: str) -> str:
@@ -152,64 +149,57 @@ def _is_number(v: Any) -> bool:
 # --------------------------------------------------------------------------- build (data card)
 
 
-def _capability_counts(caps: Any, when: str, what: str) -> dict[str, float]:
-    """``manifest.capabilities[when][cap][what]`` (the build's before/after balancing counts)."""
-    side = caps.get(when) if isinstance(caps, Mapping) else None
-    if not isinstance(side, Mapping):
-        return {}
-    return {c: float(v.get(what, 0)) for c, v in side.items() if isinstance(v, Mapping) and _is_number(v.get(what, 0))}
+def _capability_counts(side: Mapping[str, Count], what: str) -> dict[str, float]:
+    """Spans or tokens per capability on one side (before/after balancing) of a build."""
+    return {c: float(getattr(v, what)) for c, v in side.items()}
 
 
 def build_block(build: BuildOutput, plot: _Plotter) -> Block:
     """The data card from ``manifest.json``: split composition, capabilities, supervision, inputs."""
     m = build.manifest
     block = Block(heading=f"Data: {build.label}", path=str(build.path))
-    splits = m.get("splits") if isinstance(m.get("splits"), Mapping) else {}
-    counter = str(m.get("token_counter") or "tokens")
+    splits = m.splits
+    counter = m.token_counter or "tokens"
     token_unit = f"supervised tokens (count, {counter})"
     if splits:
-        rows = {name: float(s.get("rows", 0)) for name, s in splits.items() if isinstance(s, Mapping)}
+        rows = {name: float(s.rows) for name, s in splits.items()}
         block.figures.append(plot.bar(rows, title="Split composition", xlabel="split", ylabel="rows (conversations)",
                                       horizontal=len(rows) > 8))
         turns: Counter[int] = Counter()
         for s in splits.values():
-            for k, v in (s.get("turns_per_row") or {}).items() if isinstance(s, Mapping) else ():
-                turns[int(k)] += int(v)
+            turns.update(s.turns_per_row)
         if turns:
             block.figures.append(plot.bar({str(k): turns[k] for k in sorted(turns)}, title="Turns per conversation",
                                           xlabel="turns in a conversation (messages)", ylabel="rows (conversations)"))
         block.tables.append(Table(
             columns=["split", "kind", "rows", "by source"],
-            rows=[[name, str(s.get("kind", "")), _fmt(s.get("rows")),
-                   ", ".join(f"{k} {_fmt(v)}" for k, v in (s.get("by_source") or {}).items())]
-                  for name, s in splits.items() if isinstance(s, Mapping)],
+            rows=[[name, s.kind, _fmt(s.rows), ", ".join(f"{k} {_fmt(v)}" for k, v in s.by_source.items())]
+                  for name, s in splits.items()],
             caption="Splits"))
-    caps = m.get("capabilities")
-    spans = {w: _capability_counts(caps, k, "spans") for k, w in (("before", "before balancing"), ("after", "after balancing"))}
+    caps = m.capabilities
+    spans = {w: _capability_counts(side, "spans") for side, w in ((caps.before, "before balancing"), (caps.after, "after balancing"))}
     if any(spans.values()):
         block.figures.append(plot.bar(spans, title="Supervised spans per capability", xlabel="capability",
                                       ylabel="supervised spans (count)"))
-    tokens = {w: _capability_counts(caps, k, "tokens") for k, w in (("before", "before balancing"), ("after", "after balancing"))}
+    tokens = {w: _capability_counts(side, "tokens") for side, w in ((caps.before, "before balancing"), (caps.after, "after balancing"))}
     if any(tokens.values()):
         block.figures.append(plot.bar(tokens, title="Supervised tokens per capability", xlabel="capability", ylabel=token_unit))
         cap_rows = [[c, _fmt(int(tokens["before balancing"].get(c, 0))), _fmt(int(tokens["after balancing"].get(c, 0)))]
                     for c in tokens["before balancing"]]
-        if isinstance(caps, Mapping) and _is_number(caps.get("untagged_supervised_tokens")):
-            cap_rows.append(["untagged", "", _fmt(int(caps["untagged_supervised_tokens"]))])
+        cap_rows.append(["untagged", "", _fmt(caps.untagged_supervised_tokens)])
         block.tables.append(Table(columns=["capability", "tokens before", "tokens after"], rows=cap_rows,
                                   caption=f"Supervised tokens ({counter})"))
-    inputs = m.get("inputs")
-    if isinstance(inputs, Mapping) and inputs:
+    if m.inputs:
         block.tables.append(Table(
             columns=["source", "format", "read", "kept", "rejected"],
-            rows=[[name, str(i.get("format") or "detected"), _fmt(i.get("conversations")), _fmt(i.get("kept")), _fmt(i.get("rejected"))]
-                  for name, i in inputs.items() if isinstance(i, Mapping)],
+            rows=[[name, i.format or "detected", _fmt(i.conversations), _fmt(i.kept), _fmt(i.rejected)]
+                  for name, i in m.inputs.items()],
             caption="Inputs"))
     if build.split_files:
         block.notes.append("Split files: " + ", ".join(p.name for p in build.split_files.values()))
     if not (splits or any(tokens.values())):
         block.notes.append("This manifest has no split or capability counts.")
-    block.configs.append(("manifest.json (recipe, inputs, seeds, versions)", _pretty(m)))
+    block.configs.append(("manifest.json (recipe, inputs, seeds, versions)", _pretty(m.to_dict())))
     return block
 
 
@@ -333,10 +323,10 @@ def compare_evals(evals: Sequence[EvalOutput], plot: _Plotter) -> list[Block]:
         rates = [k for k in names if k not in hundred and all(0.0 <= m.get(k, 0.0) <= 1.0 for m in metrics.values())]
         scores = [k for k in names if k in hundred or (k not in rates and not _is_count(k)
                   and all(0.0 <= m.get(k, 0.0) <= 100.0 for m in metrics.values()))]
-        if rates:
+        if any(m.get(k) for m in metrics.values() for k in rates):  # no chart of all-zero bars
             block.figures.append(plot.bar({lab: {k: 100.0 * m.get(k, 0.0) for k in rates} for lab, m in metrics.items()},
                                           title=f"{suite}: rates per run", xlabel="metric", ylabel="rate (% of items)"))
-        if scores:
+        if any(m.get(k) for m in metrics.values() for k in scores):
             block.figures.append(plot.bar({lab: {k: m.get(k, 0.0) for k in scores} for lab, m in metrics.items()},
                                           title=f"{suite}: scores per run", xlabel="metric", ylabel="score (0–100 points)"))
         top = {label: {k: v for k, v in (s.summary.get("metrics") or {}).items() if not isinstance(v, Mapping)} for label, s in runs}
@@ -373,11 +363,10 @@ def compare_builds(builds: Sequence[BuildOutput], plot: _Plotter) -> list[Block]
     if len(builds) < 2:
         return []
     block = Block(heading="Compare builds")
-    rows = {b.label: {n: float(s.get("rows", 0)) for n, s in (b.manifest.get("splits") or {}).items() if isinstance(s, Mapping)}
-            for b in builds}
+    rows = {b.label: {n: float(s.rows) for n, s in b.manifest.splits.items()} for b in builds}
     if any(rows.values()):
         block.figures.append(plot.bar(rows, title="Rows per split per build", xlabel="split", ylabel="rows (conversations)"))
-    tokens = {b.label: _capability_counts(b.manifest.get("capabilities"), "after", "tokens") for b in builds}
+    tokens = {b.label: _capability_counts(b.manifest.capabilities.after, "tokens") for b in builds}
     if any(tokens.values()):
         block.figures.append(plot.bar(tokens, title="Supervised tokens per capability per build", xlabel="capability",
                                       ylabel="supervised tokens (count)"))
@@ -387,9 +376,20 @@ def compare_builds(builds: Sequence[BuildOutput], plot: _Plotter) -> list[Block]
 # --------------------------------------------------------------------------- page
 
 
+def headline_section(found: Collected) -> Section | None:
+    """Per run side by side: Agent-H, tool-need, tool steps, supervised tokens; warnings; replies."""
+    values = headline.headline_values(found)
+    columns, rows = headline.headline_rows(values)
+    samples = Table(["run", "suite", "item", "right?", "model reply"], headline.sample_replies(found), "Sample model replies")
+    block = Block(heading="The scores that matter", notes=headline.warnings(values), details=[samples] if samples.rows else [],
+                  tables=[Table(columns=columns, rows=[[_fmt(c) for c in r] for r in rows], caption="one column per run")])
+    return None if not rows else Section("headline", "Headline", "What the tuned model does, per run.", [block])
+
+
 def sections(found: Collected) -> list[Section]:
     plot = _Plotter()
-    out = []
+    top = headline_section(found)
+    out = [top] if top is not None else []
     comparisons = compare_evals(found.evals, plot) + compare_trains(found.trains, plot) + compare_builds(found.builds, plot)
     if comparisons:
         out.append(Section("compare", "Side by side", "Outputs of the same kind next to each other.", comparisons))
@@ -405,23 +405,31 @@ def sections(found: Collected) -> list[Section]:
     return out
 
 
-def render(found: Collected, title: str = "agentflan report") -> str:
+def render(found: Collected, title: str = "agentflan report", base: Path | None = None) -> str:
+    """The page; paths are shown relative to ``base`` (the report's folder) when given."""
     import jinja2
+
+    def shown(path: str | Path) -> str:
+        return os.path.relpath(Path(path).resolve(), base.resolve()) if base is not None and str(path) else str(path)
+
+    parts = sections(found)
+    for block in (b for section in parts for b in section.blocks):
+        block.path = shown(block.path)
 
     template_text = (resources.files("agentflan") / "data" / "report" / "report.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return env.from_string(template_text).render(
         title=title,
         version=__version__,
-        roots=[str(r) for r in found.roots],
-        sections=sections(found),
+        roots=[shown(r) for r in found.roots],
+        sections=parts,
     )
 
 
 def write_report(dirs: Sequence[str | Path], out: str | Path, title: str = "agentflan report") -> Path:
     """Collect the outputs under ``dirs`` and write the page to ``out`` atomically."""
-    page = render(collect(dirs), title=title)
     target = Path(out)
+    page = render(collect(dirs), title=title, base=target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(target) as fh:
         fh.write(page)
