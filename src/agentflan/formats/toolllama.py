@@ -25,8 +25,6 @@ class ToolLlamaText:
     api_list_prefix: str
     #: one assistant step exactly as ToolBench lays it out (the ``react`` protocol parses it)
     assistant_step: str
-    #: a plain reply has no ReAct form of its own: ToolLLaMA answers through this function
-    finish_name: str
 
 
 @cache
