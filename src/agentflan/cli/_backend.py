@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from agentflan.cli._common import check_model, model_errors
 from agentflan.generation.base import Backend
 
 # Backend options the CLI exposes (argparse dest == option name); only options the user set are
@@ -45,4 +46,7 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
         value = getattr(args, name, None)
         if value is not None:
             options[name] = value
-    return make_backend(args.backend, args.model, **options)
+    if args.backend in ("hf", "vllm"):
+        check_model(args.model)
+    with model_errors(args.model):
+        return make_backend(args.backend, args.model, **options)

@@ -41,7 +41,6 @@ from typing import Any, ClassVar
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
-from agentflan.evaluate.response_calls import ANSWER_ACTIONS, json_objects, real_calls, step_of
 from agentflan.evaluate.similarity import Similarity, get_similarity, tokens
 from agentflan.evaluate.teval_data import is_teval_file, read_teval
 from agentflan.evaluate.teval_scorers import (
@@ -65,11 +64,11 @@ from agentflan.evaluate.toolneed import args_match
 from agentflan.generation.base import Backend
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentStep, get_protocol
+from agentflan.protocols.calls import FINISH_ACTION, is_answer_action, json_objects, real_calls, step_of
 
 PLAN_NAME_WEIGHT = 0.75
 #: per-item fields holding T-Eval's score with one of its bugs corrected (teval_scorers)
 CORRECTED = ("plan_matched_only", "review_json_fixed")
-FINISH_ACTION = "FinishAction"
 _LETTER = re.compile(r"Answer\s*[:：]\s*[(\[]?([A-Ea-e])\b")
 _LIST_START = re.compile(r"\[")
 
@@ -88,7 +87,7 @@ def parse_protocol_step(text: str, protocol: str) -> tuple[bool, str, str | None
         name: str | None = calls[0].name
         args = calls[0].arguments
     else:
-        finished = step.final_answer is not None or any(c.name in ANSWER_ACTIONS for c in step.tool_calls)
+        finished = step.final_answer is not None or any(is_answer_action(c.name) for c in step.tool_calls)
         name, args = (FINISH_ACTION if finished else None), {}
     return isinstance(result, AgentStep), step.thought or "", name, dict(args)
 
