@@ -7,7 +7,14 @@ import pytest
 from pydantic import BaseModel
 
 from agentflan.cli import main
-from agentflan.train.config import DataSource, ExportSettings, LoraSettings, TrainConfig, config_keys, load_config
+from agentflan.train.config import (
+    DataSource,
+    ExportSettings,
+    LoraSettings,
+    TrainConfig,
+    config_keys,
+    load_config,
+)
 
 
 @pytest.mark.parametrize("model", [TrainConfig, DataSource, LoraSettings, ExportSettings])
