@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from agentflan.cli import main
+from agentflan.evaluate.itemfile import read_header
 from conftest import shared_path
 from openai_stub import StubServer
 
@@ -65,12 +66,36 @@ def test_eval_errors_name_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFi
 def test_build_agent_h_then_evaluate_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     items = tmp_path / "agent_h.jsonl"
     assert main(["eval", "build-agent-h", "--out", str(items), "--source", str(shared_path("toolbench", "queries")), "--size", "6"]) == 0
-    assert items.exists() and "Agent-H items" in capsys.readouterr().out
+    built = capsys.readouterr()
+    assert "tool_need 6" in built.out and "general/with_tools 3" in built.out
+    # 3 of 6 samples are tool queries as asked: no warning; the header records the composition
+    assert "WARNING" not in built.err
+    header = read_header(items)
+    assert header is not None and header["composition"]["kinds"]["tool_need"] == 6
+    assert header["composition"]["tool_fraction"] == 0.5
     with StubServer(respond=lambda body: "Thought: no tool is needed.\nFinal Answer: Here is a plain answer.") as server:
         code = main(["eval", "agent-h", "--backend", "openai", "--base-url", server.url, "--model", "m", "--data", str(items),
                      "--out", str(tmp_path / "out"), "--no-progress"])
     assert code == 0
-    assert orjson.loads((tmp_path / "out" / "agent-h" / "summary.json").read_bytes())["suite"] == "agent-h"
+    summary = orjson.loads((tmp_path / "out" / "agent-h" / "summary.json").read_bytes())
+    assert summary["suite"] == "agent-h" and list(summary["metrics"])[:2] == ["H", "ToolNeed"]
+    assert (summary["metrics"]["H"], summary["metrics"]["ToolNeed"]) == (100.0, 0.0)
+    assert summary["metrics"]["composition"] == header["composition"]
+    table = capsys.readouterr().out
+    assert "\nH " in table and "\nToolNeed " in table
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "ToolNeed" in page
+
+
+def test_build_agent_h_warns_when_sources_cannot_give_the_tool_fraction(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    items = tmp_path / "agent_h.jsonl"
+    general = str(shared_path("mmlu", "test"))
+    assert main(["eval", "build-agent-h", "--out", str(items), "--general", general, "--size", "600", "--tool-need-size", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: tool queries are" in err and "not the requested 50%" in err and "--source" in err
+    header = read_header(items)
+    assert header is not None and "not the requested 50%" in header["composition"]["warning"]
+    assert header["composition"]["tool_fraction"] < 0.5 and header["composition"]["tool_fraction_requested"] == 0.5
 
 
 def _react_calculator(body: dict[str, Any]) -> str:

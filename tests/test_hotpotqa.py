@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from agentflan.evaluate.localwiki import LocalWiki, Page
 from agentflan.evaluate.registry import make_suite
 from agentflan.evaluate.runner import run_suite
 from agentflan.generation.backends import make_backend
+from agentflan.protocols.base import AgentStep, get_protocol
 from conftest import shared_path
 from openai_stub import StubServer
 
@@ -169,3 +171,45 @@ def test_full_hf_run_on_a_tiny_model_completes_caches_and_resumes(tmp_path: Path
     again = run_suite(suite, backend, tmp_path, limit=3, progress=False)
     assert (again.new, again.cached, calls) == (0, 3, [])
     assert again.summary["metrics"] == first.summary["metrics"]
+
+
+_RECORDED_FINISH = re.compile(r"^Action:[ \t]*finish\[(.*)\][ \t]*$", re.MULTILINE)
+# how FireAct's own runs write the action line, beside the single space of its training data
+_SPACINGS = ("Action: finish[", "Action:  finish[", "Action:\tfinish[", "Action:finish[", "Action: \t finish[")
+
+
+@pytest.mark.parametrize("name", ["hotpotqa_react_gpt.jsonl", "multitask_multimethod_gpt.jsonl"])
+def test_every_recorded_finish_parses_to_its_answer_in_any_spacing(name: str) -> None:
+    """Real FireAct turns: the answer the HotpotQA agent reads is the one FireAct recorded, with one space or two."""
+    protocol = get_protocol(make_suite("hotpotqa", data=str(shared_path(*DATA))).protocol)
+    finishes = 0
+    with shared_path("fireact", name).open(encoding="utf-8") as fh:
+        for line in fh:
+            for m in orjson.loads(line)["messages"]:
+                hit = _RECORDED_FINISH.search(m["content"]) if m["role"] == "assistant" else None
+                if hit is None:
+                    continue
+                finishes += 1
+                for spacing in _SPACINGS:
+                    result = protocol.parse(m["content"].replace("Action: finish[", spacing) + " ")
+                    step = result if isinstance(result, AgentStep) else result.partial
+                    assert step is not None and step.final_answer == hit.group(1), (spacing, m["content"])
+    assert finishes == {"hotpotqa_react_gpt.jsonl": 500, "multitask_multimethod_gpt.jsonl": 2063}[name]
+
+
+@given(st.text(" \t", min_size=0, max_size=4), st.text(st.characters(blacklist_characters="]\n\r", blacklist_categories=("Cs",)), min_size=1, max_size=30).filter(str.strip))
+def test_finish_spacing_property(spacing: str, answer: str) -> None:
+    result = get_protocol("fireact").parse(f"Thought: done.\nAction:{spacing}finish[{answer}]")
+    assert isinstance(result, AgentStep) and result.final_answer == answer
+
+
+def test_a_model_writing_two_spaces_before_finish_still_scores(tmp_path: Path) -> None:
+    path = shared_path(*DATA)
+    with path.open(encoding="utf-8") as fh:
+        recs = [orjson.loads(line) for _, line in zip(range(3), fh, strict=False)]
+    script = _scripted_fireact({r["question"]: r for r in recs})
+    suite = make_suite("hotpotqa", data=str(path))
+    with StubServer(respond=lambda body: script(body).replace("Action: finish[", "Action:  finish[")) as server:
+        outcome = run_suite(suite, make_backend("openai", "m", base_url=server.url), tmp_path, limit=3, progress=False)
+    m = outcome.summary["metrics"]
+    assert (m["em"], m["finished"], m["format_error_steps"]) == (100.0, 100.0, 0.0)

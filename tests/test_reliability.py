@@ -180,3 +180,73 @@ def test_an_unknown_protocol_is_one_located_error_in_every_command(tmp_path: Pat
     both = text.out + text.err
     assert f"{src}:2" in both and "field 'messages[1].protocol': unknown protocol 'smoke-signals'; known: " in both
     assert status == {"inspect": 0, "validate": 1, "convert": 2}[command]
+
+
+def _toolbench_file(folder: Path, name: str, answer: dict[str, object]) -> None:
+    (folder / name).write_text(json.dumps({"answer_generation": answer, "tree": {}}), encoding="utf-8")
+
+
+def test_toolbench_records_and_steps_not_used_are_counted_with_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    call = {"role": "assistant", "content": "", "function_call": {"name": "Finish", "arguments": '{"return_type": "give_answer", "final_answer": "4"}'}}
+    steps = [
+        [{"role": "system", "content": "You are AutoGPT."}, {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "I will answer."}],
+        [{"role": "system", "content": "You are AutoGPT."}, {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "I will answer."}, call],
+    ]
+    function = [{"name": "Finish", "description": "end", "parameters": {"type": "object", "properties": {}}}]
+    _toolbench_file(folder, "1_ChatGPT_DFS_woFilter_w2.json", {"valid_data": True, "query": "2+2?", "function": function, "train_messages": steps})
+    _toolbench_file(folder, "2_ChatGPT_DFS_woFilter_w2.json", {"valid_data": False, "query": "3+3?", "function": function})
+    _toolbench_file(folder, "3_ChatGPT_DFS_woFilter_w2.json", {})
+    assert main(["convert", str(folder), str(tmp_path / "out.jsonl"), "--from", "toolbench", "--to", "native"]) == 0
+    summary = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert summary == (
+        "read 1, written 1, rejected 0, not used 3 ("
+        "toolbench file without train_messages (valid_data false: the search found no answer): 2; "
+        "toolbench step ending on a thought, not a call (trained as part of the next step): 1)"
+    )
+
+
+def test_a_utf8_bom_before_the_first_record_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = "".join(json.dumps(openai_row(f"What is {i}+{i}?")) + "\n" for i in range(3))
+    jsonl, array = tmp_path / "bom.jsonl", tmp_path / "bom.json"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + lines.encode())
+    array.write_bytes(b"\xef\xbb\xbf" + json.dumps([openai_row("hi"), openai_row("ho")]).encode())
+    for src, n in ((jsonl, 3), (array, 2)):
+        assert main(["convert", str(src), str(tmp_path / f"{src.stem}-{n}.out.jsonl"), "--to", "native"]) == 0
+        assert capsys.readouterr().out.rstrip().endswith(f"read {n}, written {n}, rejected 0")
+
+
+def test_a_long_bad_value_is_quoted_shortened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.jsonl"
+    row = {"conversations": [{"from": "x" * 100_000, "value": "hi"}, {"from": "gpt", "value": "ho"}]}
+    src.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert main(["convert", str(src), str(tmp_path / "o.jsonl"), "--from", "sharegpt-tools", "--to", "openai"]) == 2
+    err = capsys.readouterr().err
+    assert f"{src}:1" in err and "more characters" in err and len(err) < 1_000
+
+
+def test_a_build_folder_reads_as_its_splits_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import ROOT
+
+    out = tmp_path / "demo"
+    assert main(["build", str(ROOT / "recipes" / "demo.yaml"), "--out", str(out), "--quiet"]) == 0
+    rows = orjson.loads((out / "manifest.json").read_bytes())["rows"]
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"read {rows}, written 0, rejected 0")
+    copy = tmp_path / "copy.jsonl"
+    assert main(["convert", str(out), str(copy), "--to", "native"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"read {rows}, written {rows}, rejected 0")
+    native = b"".join((out / "native" / p.name).read_bytes() for p in sorted((out / "native").iterdir()))
+    assert sorted(copy.read_bytes().splitlines()) == sorted(native.splitlines())  # native kept everything
+
+
+def test_a_key_in_the_base_url_query_is_masked_in_what_run_json_saves() -> None:
+    from agentflan.generation.backends import make_backend
+
+    url = "https://u:pw@example.openai.azure.com/v1?api-version=2024-02-01&api-key=abc&x=sk-live-0123456789abcdef0123456789"
+    backend = make_backend("openai", "m", base_url=url)
+    saved = backend.describe()["base_url"]  # the runner writes describe() into run.json
+    assert saved == "https://example.openai.azure.com/v1?api-version=2024-02-01&api-key=***&x=***"
+    backend.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -158,3 +159,22 @@ def test_short_labels_drop_what_all_paths_share() -> None:
     assert short_labels([("q", "with", "eval"), ("q", "without", "eval")]) == ["with", "without"]
     assert short_labels([("q", "eval")]) == ["q/eval"]
     assert short_labels([("a", "eval"), ("a", "eval", "x")]) == ["eval", "eval/x"]
+
+
+def test_dollar_signs_in_item_metadata_are_drawn_literally(tmp_path: Path) -> None:
+    """Item metadata is data: ``$x^{$`` must not reach matplotlib's TeX parser (it crashed the eval page)."""
+    from agentflan.evaluate.base import ItemResult
+    from agentflan.report.evalpage import item_charts
+    from agentflan.report.plots import bar_chart, line_chart
+
+    results = [
+        ItemResult(id=f"i{i}", response="r", scores={"correct": i % 2 == 0, "f1": i / 10}, meta={"subject": ["$x^{$", "costs $5 and $6", r"a\b_$c"][i % 3]})
+        for i in range(9)
+    ]
+    charts = item_charts("suite $1$", results)
+    text = "".join(charts)
+    for label in ("$x^{$", "costs $5 and $6", "suite $1$: correct by subject"):
+        assert html.escape(label, quote=False) in text
+    svg = line_chart({"$loss$": ([1, 2], [0.5, 0.4])}, title="loss of $f$", xlabel="step $n$", ylabel="loss ($)")
+    assert "loss of $f$" in svg and "step $n$" in svg
+    assert "$\\alpha$" in bar_chart({"$\\alpha$": 1.0}, title="t", xlabel="x", ylabel="y")

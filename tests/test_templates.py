@@ -174,7 +174,7 @@ def test_tokenizer_template_without_generation_markers_finds_the_same_tokens(lla
 def test_template_errors_name_the_problem(llama_tok) -> None:
     with pytest.raises(ConfigError, match="unknown template 'vicuna'"):
         get_template("vicuna")
-    assert set(template_names()) == {"agentflan", "llama2", "llama3", "chatml", "tokenizer"}
+    assert set(template_names()) == {"agentflan", "llama2", "llama3", "chatml", "gemma", "tokenizer"}
     bad = Conversation("bad-1", [Message("user", "q"), Message("assistant", "abc", spans=[Span(1, 9, Capability.REASONING)])])
     with pytest.raises(InputError) as info:
         get_template("chatml").render(bad)

@@ -31,9 +31,20 @@ class BatchStats:
     written: int = 0
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    #: Input a reader passed over on purpose (not an error), by why: e.g. ToolBench files without
+    #: train_messages. Counted so that "read 0" never hides data.
+    unused: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return f"read {self.read}, written {self.written}, rejected {self.rejected}"
+        line = f"read {self.read}, written {self.written}, rejected {self.rejected}"
+        if self.unused:
+            why = "; ".join(f"{reason}: {n}" for reason, n in sorted(self.unused.items()))
+            line += f", not used {sum(self.unused.values())} ({why})"
+        return line
+
+    def add_unused(self, counts: dict[str, int]) -> None:
+        for reason, n in counts.items():
+            self.unused[reason] = self.unused.get(reason, 0) + n
 
 
 class Rejects:

@@ -35,7 +35,8 @@ class InputError(AgentflanError):
     def __init__(self, location: Location | str, message: str, field: str | None = None):
         self.location = location
         self.field = field
-        self.reason = message
+        # A message may quote the bad value, and a record can be megabytes: keep the start.
+        self.reason = message = shorten(message, MESSAGE_CHARS)
         where = f"{location}"
         if field:
             where += f": field {field!r}"
@@ -52,6 +53,7 @@ class ConfigError(AgentflanError):
 
 # A bad value quoted in a message is cut to this many characters: a record can be megabytes.
 QUOTE_CHARS = 200
+MESSAGE_CHARS = 500
 
 
 def shorten(text: str, limit: int = QUOTE_CHARS) -> str:

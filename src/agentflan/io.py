@@ -22,6 +22,8 @@ from agentflan.errors import InputError, Location
 from agentflan.jsonutil import dumps_bytes
 
 DATA_SUFFIXES = (".jsonl", ".json", ".ndjson")
+# Editors on Windows start UTF-8 files with a byte-order mark; JSON forbids it, so it is dropped.
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _umask() -> int:
@@ -72,6 +74,8 @@ def iter_records(path: Path) -> Iterator[RawRecord]:
     if path.suffix in (".jsonl", ".ndjson") or looks_like_jsonl(path):
         with path.open("rb") as fh:
             for lineno, line in enumerate(fh, start=1):
+                if lineno == 1:
+                    line = line.removeprefix(UTF8_BOM)
                 if not line.strip():
                     continue
                 try:
@@ -85,7 +89,7 @@ def iter_records(path: Path) -> Iterator[RawRecord]:
 def records_from_document(name: str, data: bytes) -> Iterator[RawRecord]:
     """The records of one whole-file JSON document: an array's elements, or the one object."""
     try:
-        data = orjson.loads(data)
+        data = orjson.loads(data.removeprefix(UTF8_BOM))
     except orjson.JSONDecodeError as exc:
         yield RawRecord(Location(name), error=InputError(name, f"not valid JSON: {exc}"))
         return
@@ -101,7 +105,7 @@ def looks_like_jsonl(path: Path) -> bool:
     if path.suffix != ".json":
         return False
     with path.open("rb") as fh:
-        first = fh.readline()
+        first = fh.readline().removeprefix(UTF8_BOM)
         second = fh.readline()
     if not second.strip() or not first.strip().startswith(b"{"):
         return False

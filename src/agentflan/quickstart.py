@@ -32,6 +32,7 @@ import yaml
 from agentflan.conversation import Conversation
 from agentflan.demo import CHAT, QUESTIONS, TRAJECTORIES, demo_file
 from agentflan.errors import ConfigError
+from agentflan.generation.gguf import resolve_model
 from agentflan.io import write_json
 
 if TYPE_CHECKING:
@@ -291,7 +292,7 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
 
     given = options.model is not None
     if options.model is not None:
-        init_model = options.model
+        init_model = resolve_model(options.model)  # a .gguf file: its converted folder
     else:
         # One tokenizer and one initialisation for every arm, so only the data differs.
         first_files = builds[arms[0][0]][1]

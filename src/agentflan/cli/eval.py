@@ -117,7 +117,10 @@ def _add_build_agent_h(suites: argparse._SubParsersAction) -> None:
         "build-agent-h",
         help="build the Agent-H item file from tool corpora and general questions",
         description="Build Agent-H items: tool-needing queries offered no or unrelated tools, and general queries offered "
-        "tools, each under a ReAct-style and a general system prompt. Seeded; written atomically.",
+        "tools, each under a ReAct-style and a general system prompt, plus the tool-need companion items (the same kind "
+        "of queries with the tools that serve them, where the right reply is a call). The file's first line is a header "
+        "with its composition; when the sources cannot give --size or --tool-fraction, a WARNING says so and the header "
+        "records it. Seeded; written atomically.",
         epilog="example:\n  agentflan eval build-agent-h --out agent_h.jsonl --source ../shared/data/toolbench/queries "
         "--source ../shared/data/glaive/glaive_toolcall_en_demo.json --size 1845 --seed 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -130,6 +133,7 @@ def _add_build_agent_h(suites: argparse._SubParsersAction) -> None:
     b.add_argument("--tool-fraction", type=float, default=0.5, metavar="F", help="share of tool-needing samples (default 0.5)")
     b.add_argument("--protocol", default="react", metavar="NAME", help="protocol of the ReAct-style prompt (default react)")
     b.add_argument("--max-tools", type=int, default=4, metavar="N", help="most tools offered per item (default 4)")
+    b.add_argument("--tool-need-size", type=int, metavar="N", help="tool-need companion samples (queries with the tools that serve them, scored beside H; default --size, at most every usable tool query)")
     b.add_argument("--no-builtin", dest="builtin", action="store_false", help="do not add agentflan's built-in tool and question set")
     b.add_argument("--on-error", choices=[e.value for e in OnError], default="fail", help="fail (default) or skip bad source records into the rejects file")
     b.add_argument("--rejects", type=Path, metavar="PATH", help="rejects JSONL for --on-error skip (default: FILE.rejects.jsonl)")
@@ -189,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _build_agent_h(args: argparse.Namespace) -> int:
     from agentflan.batch import OnError, Rejects
-    from agentflan.evaluate.agent_h_build import build_agent_h
+    from agentflan.evaluate.agent_h_build import build_agent_h, build_summary
 
     rejects_path = args.rejects or args.out.with_name(args.out.name + ".rejects.jsonl")
     with Rejects(rejects_path, OnError(args.on_error)) as rejects:
@@ -204,6 +208,13 @@ def _build_agent_h(args: argparse.Namespace) -> int:
             builtin=args.builtin,
             out=args.out,
             rejects=rejects,
+            tool_need=True,
+            tool_need_size=args.tool_need_size if args.tool_need_size is not None else args.size,
         )
-    print(f"wrote {len(items)} Agent-H items to {args.out} ({rejects.stats.rejected} source records rejected)")
+    comp = build_summary(items, args.size, args.tool_fraction)
+    kinds = ", ".join(f"{k} {n}" for k, n in comp["kinds"].items())
+    print(f"wrote {len(items)} items to {args.out}: {kinds}; tool queries {comp['tool_fraction']:.0%} of the Agent-H samples "
+          f"({comp['distinct_tool_queries']} distinct); {rejects.stats.rejected} source records rejected")
+    if "warning" in comp:
+        print(f"agentflan eval build-agent-h: WARNING: {comp['warning']}", file=sys.stderr)
     return 0

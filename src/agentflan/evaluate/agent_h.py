@@ -43,6 +43,7 @@ calls tools would otherwise win.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -55,6 +56,7 @@ from agentflan.evaluate.tool_corpus import prompts
 from agentflan.evaluate.toolneed import score_tool_need, summarize_tool_need
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 
+log = logging.getLogger(__name__)
 Label = Literal["plain", "format", "action"]
 
 
@@ -232,19 +234,29 @@ class AgentHSuite(OptionsSuite):
 
     def __init__(self, options: AgentHOptions):
         self.options = options
+        #: What the items are made of (:func:`~agentflan.evaluate.agent_h_build.build_summary`).
+        self.composition: dict[str, Any] = {}
 
     def build_items(self) -> list[EvalItem]:
-        from agentflan.evaluate.agent_h_build import build_agent_h, load_sources
-        from agentflan.evaluate.itemfile import read_items
+        from agentflan.evaluate.agent_h_build import build_agent_h, build_summary, load_sources
+        from agentflan.evaluate.itemfile import read_header, read_items
 
         o = self.options
         if o.data is not None:
             items = read_items(o.data)
-            return items if o.tool_need else [it for it in items if not it.expected.get("needs_tool")]
+            if o.tool_need and not any(it.expected.get("needs_tool") for it in items):
+                raise ConfigError(
+                    f"{o.data} holds no tool-need items, so H would stand alone (a model that never calls a tool wins it); "
+                    "rebuild it with `agentflan eval build-agent-h`, or pass --set tool_need=false to accept that"
+                )
+            items = items if o.tool_need else [it for it in items if not it.expected.get("needs_tool")]
+            header = read_header(o.data) or {}
+            self.composition = header.get("composition") or build_summary(items)
+            return items
         corpus = load_sources(split_specs(o.sources), split_specs(o.general_questions), builtin=o.builtin)
         if not corpus.tool_queries and not corpus.general:
             raise ConfigError("agent-h has nothing to build from: give sources= or keep builtin=true")
-        return build_agent_h(
+        items = build_agent_h(
             size=o.size,
             seed=o.seed,
             tool_fraction=o.tool_fraction,
@@ -254,6 +266,8 @@ class AgentHSuite(OptionsSuite):
             tool_need=o.tool_need,
             tool_need_size=o.tool_need_size,
         )
+        self.composition = build_summary(items, o.size, o.tool_fraction)
+        return items
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         if item.expected.get("needs_tool"):
@@ -261,7 +275,17 @@ class AgentHSuite(OptionsSuite):
         return score_agent_h(item, response)
 
     def summarize(self, results: Iterable[ItemResult]) -> dict[str, Any]:
-        return summarize_agent_h(results)
+        """:func:`summarize_agent_h`, with the set's composition and its warning when the sources fell short."""
+        self._items  # noqa: B018  (builds the items, which records their composition)
+        metrics = summarize_agent_h(results)
+        if not self.options.tool_need:
+            metrics = {"H": metrics["H"], "ToolNeed": "not run (tool_need=false)", **metrics}
+        if "warning" in self.composition:
+            log.warning("agent-h: %s", self.composition["warning"])
+            head = dict(list(metrics.items())[:2])
+            metrics = {**head, "warning": self.composition["warning"], **metrics}
+        metrics["composition"] = self.composition
+        return metrics
 
 
 def make_suite(**options: Any) -> AgentHSuite:

@@ -124,7 +124,8 @@ def build_agent_h(
     tool_need: bool = False,
     tool_need_size: int | None = None,
 ) -> list[EvalItem]:
-    """Agent-H items (two per sample) from ``sources`` + ``general_questions``; JSONL to ``out`` when given.
+    """Agent-H items (two per sample) from ``sources`` + ``general_questions``; JSONL to ``out`` when given,
+    after a header holding :func:`build_summary` (the composition, and its ``warning`` if short).
 
     ``tool_need`` mixes in the tool-need companion items (``tool_need_size`` of them, None: all)
     so that one file scores both sides."""
@@ -136,7 +137,8 @@ def build_agent_h(
         need = build_tool_need(size=tool_need_size, seed=seed, protocol=protocol, max_tools=max_tools, corpus=corpus)
         items = spread(items, need)
     if out is not None:
-        write_items(items, out)
+        write_items(items, out, header={"suite": "agent-h", "seed": seed, "protocol": protocol,
+                                        "composition": build_summary(items, size, tool_fraction)})
     return items
 
 
@@ -321,14 +323,32 @@ def render_sample(sample: _Sample, protocol: str, expected: dict[str, Any] | Non
     return items
 
 
-def build_summary(items: Sequence[EvalItem], requested: int | None = None) -> dict[str, Any]:
-    """Counts of a built set: samples per kind and per source file, and the shortfall if any."""
+def build_summary(items: Sequence[EvalItem], requested: int | None = None, tool_fraction: float | None = None) -> dict[str, Any]:
+    """The composition of a built set: samples per kind and per source file, the share of tool
+    queries among the Agent-H samples and how many distinct ones they come from, and a
+    ``warning`` when the sources fell short of the requested size or tool fraction."""
     samples = {it.meta["sample"]: it.meta for it in items}
     kinds = Counter(m["kind"] for m in samples.values())
     sources = Counter(Path(str(m["source"])).name for m in samples.values())
+    hallu = [m for m in samples.values() if m["kind"] != KIND_TOOL_NEED]
+    tool = [m for m in hallu if m["kind"] in (KIND_NO_TOOLS, KIND_UNRELATED)]
     summary: dict[str, Any] = {"samples": len(samples), "items": len(items), "kinds": dict(sorted(kinds.items()))}
+    summary["tool_fraction"] = round(len(tool) / len(hallu), 4) if hallu else 0.0
+    summary["distinct_tool_queries"] = len({m["source_id"] for m in tool})
     summary["sources"] = dict(sorted(sources.items()))
+    problems = []
     if requested is not None:
         summary["requested"] = requested
-        summary["short_by"] = max(0, requested - len(samples))
+        summary["short_by"] = max(0, requested - len(hallu))
+        if summary["short_by"]:
+            problems.append(f"{len(hallu)} Agent-H samples of {requested} requested")
+    if tool_fraction is not None:
+        summary["tool_fraction_requested"] = tool_fraction
+        if summary["tool_fraction"] < tool_fraction - 0.005:
+            problems.append(
+                f"tool queries are {summary['tool_fraction']:.0%} of the samples, not the requested {tool_fraction:.0%} "
+                f"({len(tool)} tool samples from {summary['distinct_tool_queries']} distinct queries)"
+            )
+    if problems:
+        summary["warning"] = "; ".join(problems) + ". " + prompts()["short_sources_advice"]
     return summary

@@ -18,6 +18,8 @@ from agentflan.io import atomic_open, iter_records
 from agentflan.jsonutil import dumps
 
 T = TypeVar("T")
+#: The key of a file's optional first line, ``{"header": {...}}``, which holds no item.
+HEADER_KEY = "header"
 
 
 def item_to_dict(item: EvalItem) -> dict[str, Any]:
@@ -63,10 +65,13 @@ def _entry(parse: Callable[[dict[str, Any]], T], value: Any, where: Location | s
         raise InputError(where, f"malformed: {exc}", field) from None
 
 
-def write_items(items: Iterable[EvalItem], path: str | os.PathLike[str]) -> int:
-    """Write items as JSONL atomically; returns how many."""
+def write_items(items: Iterable[EvalItem], path: str | os.PathLike[str], header: dict[str, Any] | None = None) -> int:
+    """Write items as JSONL atomically, after a ``{"header": ...}`` line when given; returns how many."""
     n = 0
     with atomic_open(path) as fh:
+        if header is not None:
+            fh.write(dumps({HEADER_KEY: header}))
+            fh.write("\n")
         for item in items:
             fh.write(dumps(item_to_dict(item)))
             fh.write("\n")
@@ -74,13 +79,30 @@ def write_items(items: Iterable[EvalItem], path: str | os.PathLike[str]) -> int:
     return n
 
 
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The file's header (what built it and its composition), or None when it has none."""
+    for rec in iter_records(Path(path)):
+        if rec.error is not None:
+            raise rec.error
+        return _header(rec.value)
+    return None
+
+
+def _header(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, dict) and set(value) == {HEADER_KEY} and isinstance(value[HEADER_KEY], dict):
+        return dict(value[HEADER_KEY])
+    return None
+
+
 def read_items(path: str | os.PathLike[str]) -> list[EvalItem]:
     """Items from a JSONL file; a bad line raises an error naming the file, line and field."""
-    items = []
+    items: list[EvalItem] = []
     first_seen: dict[str, Location] = {}
     for rec in iter_records(Path(path)):
         if rec.error is not None:
             raise rec.error
+        if not items and not first_seen and _header(rec.value) is not None:
+            continue
         item = item_from_dict(rec.value, rec.location)
         if item.id in first_seen:
             raise InputError(rec.location, f"item id {item.id!r} appears more than once (first at {first_seen[item.id]})", "id")

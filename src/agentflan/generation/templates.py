@@ -13,11 +13,16 @@ tokens through the tokenizer's offset mapping, so capability spans land on exact
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
+import logging
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -31,6 +36,9 @@ UNTAGGED = len(CAPABILITIES)
 CAPABILITY_IDS: dict[str, int] = {name: i for i, name in enumerate(CAPABILITY_NAMES)}
 
 TOKENIZER_TEMPLATE = "tokenizer"
+#: Written beside a trained model: the template name and the stop strings/ids that end a turn.
+TEMPLATE_FILE = "agentflan_template.json"
+log = logging.getLogger(__name__)
 _GENERATION_RE = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 Range = tuple[int, int]
@@ -83,10 +91,25 @@ class Template:
     stop: tuple[str, ...]
     description: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
+    #: The BOS text to put in front of every rendering: set when the tokenizer expects a BOS and the
+    #: template does not write one (ChatML on Gemma: without it perplexity is ~100x worse).
+    bos_prefix: str = ""
+    #: The tokenizer's special tokens; one that closes an assistant turn is trained with it.
+    specials: tuple[str, ...] = ()
 
     @property
     def has_generation_markers(self) -> bool:
         return bool(_GENERATION_RE.search(self.chat_template))
+
+    def turn_end(self) -> str | None:
+        """The special token the template writes right after an assistant reply, if any."""
+        probe = "\x00reply\x00"
+        text, _ = self._render([{"role": "user", "content": "hi"}, {"role": "assistant", "content": probe}], None)
+        at = text.find(probe)
+        if at < 0:
+            return None
+        after = text[at + len(probe) :]
+        return next((s for s in self.specials if s and after.startswith(s)), None)
 
     # ------------------------------------------------------------------ generation
 
@@ -158,7 +181,10 @@ class Template:
         }
         result: Any = render_jinja_template(conversations=[messages], **options)
         rendered, indices = result
-        return rendered[0], [(int(a), int(b)) for a, b in indices[0]] if want_blocks else []
+        text, shift = rendered[0], 0
+        if self.bos_prefix and not text.startswith(self.bos_prefix):
+            text, shift = self.bos_prefix + text, len(self.bos_prefix)
+        return text, [(int(a) + shift, int(b) + shift) for a, b in indices[0]] if want_blocks else []
 
     def _blocks_without_markers(
         self, conversation: Conversation, dicts: list[dict[str, Any]], assistant: list[int]
@@ -186,7 +212,10 @@ class Template:
                 start = found
             content_at = text.find(content, start) if content else start
             end = content_at + len(content) if content_at >= 0 else start
-            if eos:
+            closer = next((s for s in self.specials if s and text.startswith(s, end)), None)
+            if closer is not None:  # a turn-end token right after the reply (Gemma's <end_of_turn>)
+                end += len(closer)
+            elif eos:
                 at = text.find(eos, end)
                 nxt = self._next_turn_start(text, dicts, i, end)
                 if at >= 0 and (nxt is None or at < nxt):
@@ -276,22 +305,67 @@ def get_template(name: str, tokenizer: Any = None) -> Template:
     """A template by name: ``agentflan``, ``llama2``, ``llama3``, ``chatml`` or ``tokenizer`` (the
     tokenizer's own ``chat_template``). Special-token values come from ``tokenizer`` when given."""
     tokens: dict[str, str] = {}
+    specials: tuple[str, ...] = ()
     if tokenizer is not None:
         tokens = {k: str(v) for k, v in tokenizer.special_tokens_map.items() if isinstance(v, str)}
+        specials = _special_tokens(tokenizer)
     if name == TOKENIZER_TEMPLATE:
         chat_template = getattr(tokenizer, "chat_template", None) if tokenizer is not None else None
         if not isinstance(chat_template, str) or not chat_template:
             raise ConfigError("template 'tokenizer' needs a tokenizer that has a chat_template (a single Jinja string)")
-        eos = tokens.get("eos_token")
-        return Template(TOKENIZER_TEMPLATE, chat_template, (eos,) if eos else (), "the tokenizer's own chat_template", tokens)
-    entry = _catalogue().get(name)
-    if entry is None:
-        raise ConfigError(f"unknown template {name!r}; known: {', '.join(template_names())}")
-    merged = {**{k: str(v) for k, v in (entry.get("defaults") or {}).items()}, **tokens}
-    return Template(
-        name=name,
-        chat_template=_jinja(entry["file"]),
-        stop=tuple(entry.get("stop") or ()),
-        description=str(entry.get("description") or ""),
-        tokens=merged,
-    )
+        template = Template(TOKENIZER_TEMPLATE, chat_template, (), "the tokenizer's own chat_template", tokens, specials=specials)
+        stops = (tokens.get("eos_token"), template.turn_end())
+        template = dataclasses.replace(template, stop=tuple(dict.fromkeys(s for s in stops if s)))
+    else:
+        entry = _catalogue().get(name)
+        if entry is None:
+            raise ConfigError(f"unknown template {name!r}; known: {', '.join(template_names())}")
+        merged = {**{k: str(v) for k, v in (entry.get("defaults") or {}).items()}, **tokens}
+        template = Template(
+            name=name,
+            chat_template=_jinja(entry["file"]),
+            stop=tuple(entry.get("stop") or ()),
+            description=str(entry.get("description") or ""),
+            tokens=merged,
+            specials=specials,
+        )
+    bos = _expected_bos(tokenizer)
+    if bos and not template.render_prompt([Message("user", "x")]).startswith(bos):
+        log.info("template %r writes no %s but the tokenizer expects one: it is added in front", name, bos)
+        template = dataclasses.replace(template, bos_prefix=bos)
+    return template
+
+
+def recorded_template(model: str | os.PathLike[str]) -> str | None:
+    """The template name ``agentflan train`` recorded in a model or adapter folder, or None."""
+    record = Path(model) / TEMPLATE_FILE
+    if not record.is_file():
+        return None
+    try:
+        name = json.loads(record.read_text(encoding="utf-8")).get("template")
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(f"{record}: not a template record (expected a JSON object with a 'template' name)") from None
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{record}: field 'template' must name a template")
+    return name
+
+
+def _special_tokens(tokenizer: Any) -> tuple[str, ...]:
+    """Every special token of a tokenizer, longest first (so that a prefix never wins)."""
+    found = {str(t) for t in getattr(tokenizer, "all_special_tokens", []) or []}
+    for token in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values():
+        if getattr(token, "special", False):
+            found.add(str(token.content))
+    return tuple(sorted(found, key=lambda t: (-len(t), t)))
+
+
+def _expected_bos(tokenizer: Any) -> str:
+    """The BOS text when encoding with special tokens starts with it (the tokenizer expects it), else ''."""
+    bos, bos_id = getattr(tokenizer, "bos_token", None), getattr(tokenizer, "bos_token_id", None)
+    if tokenizer is None or not isinstance(bos, str) or not bos or bos_id is None:
+        return ""
+    try:
+        ids = tokenizer("x")["input_ids"]
+    except Exception:  # a tokenizer that cannot encode here cannot expect anything either
+        return ""
+    return bos if ids and ids[0] == bos_id else ""

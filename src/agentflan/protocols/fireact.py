@@ -84,6 +84,8 @@ class FireActProtocol(ScanProtocol):
         line_end = text.find("\n", m_act.end())
         line_end = len(text) if line_end < 0 else line_end
         line, k = drop_lead(text[m_act.end() : line_end], " ")
+        extra = len(line) - len(line.lstrip(" \t"))  # FireAct's models also write "Action:  finish[...]"
+        line, k = line[extra:], k + extra
         line_start = m_act.end() + k
         m = _BRACKET.fullmatch(line)
         if m is None:

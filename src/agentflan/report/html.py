@@ -98,17 +98,12 @@ class _Plotter:
         return self._wrap(svg, title, xlabel, ylabel)
 
     def line(self, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str, xlabel: str, ylabel: str) -> Figure:
-        svg = plots.line_chart({_tx(k): v for k, v in series.items()}, title=_tx(title), xlabel=_tx(xlabel), ylabel=_tx(ylabel))
+        svg = plots.line_chart(dict(series), title=title, xlabel=xlabel, ylabel=ylabel)
         return self._wrap(svg, title, xlabel, ylabel)
 
     def raw(self, svg: str) -> Figure:
         """An SVG made elsewhere with the shared helpers (e.g. the evaluator's per-item charts)."""
         return self._wrap(svg, _group_text(svg, "plot-title"), _group_text(svg, "plot-xlabel"), _group_text(svg, "plot-ylabel"))
-
-
-def _tx(text: str) -> str:
-    """Data text for matplotlib: a ``$`` would switch on its math parser."""
-    return str(text).replace("$", r"\$")
 
 
 def _group_text(svg: str, gid: str) -> str:

@@ -4,7 +4,8 @@ Every plot takes a title and axis labels with units; the report tests check that
 missing, and each sits in a named group (``plot-title``, ``plot-xlabel``, ``plot-ylabel``).
 Bar charts are drawn as SVG directly: they are all a data card has, and a build should not pay
 for importing matplotlib to draw rectangles. Lines and histograms use matplotlib, headless
-(Agg), imported on first use. The SVG text is stable for equal inputs.
+(Agg), imported on first use. All text is drawn literally (no TeX from a ``$`` in data). The SVG text is stable for
+equal inputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_RC: Any = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9}
+# Labels come from data (subjects, tool names, item metadata): with math parsing on, a ``$``
+# in one would be read as TeX and could crash the page, so every text is drawn as written.
+_RC: Any = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9, "text.parse_math": False}
 #: matplotlib's default colour cycle, so bar charts match the line charts beside them
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 WIDTH, HEIGHT = 640, 320

@@ -21,6 +21,7 @@ class SourceFormat(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    _unused: dict[str, int] | None = None
 
     @abstractmethod
     def sniff(self, record: Any) -> bool:
@@ -31,6 +32,17 @@ class SourceFormat(ABC):
         """The conversations in one record; raises :class:`~agentflan.errors.InputError`
         naming ``location`` and the field when the record is malformed."""
 
+
+    def not_used(self, reason: str, count: int = 1) -> None:
+        """Note input that :meth:`convert` passes over on purpose (the pipeline counts it in the summary)."""
+        if self._unused is None:
+            self._unused = {}
+        self._unused[reason] = self._unused.get(reason, 0) + count
+
+    def take_unused(self) -> dict[str, int]:
+        """What :meth:`not_used` noted since the last call, by reason."""
+        taken, self._unused = self._unused or {}, None
+        return taken
 
     def decode_file(self, data: bytes) -> Any | None:
         """A faster decoder for a whole ``.json`` file that is one record of this format: the record

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from agentflan.batch import OnError, Rejects
 from agentflan.conversation import Conversation
 from agentflan.errors import FormatDetectionError, InputError, Location
@@ -38,6 +40,9 @@ DETECTION_ORDER: tuple[str, ...] = (
 DETECT_WINDOW = 64
 # Index files that sit beside data (the sharegpt-tools writer writes the first one).
 METADATA_FILES = frozenset({"dataset_info.json", "dataset_dict.json", "state.json"})
+# A folder holding this (with "agentflan_build" in it) is a build output: read as its splits.
+BUILD_MANIFEST = "manifest.json"
+PREFERRED_BUILD_FORMAT = "native"
 
 
 @dataclass(slots=True)
@@ -134,15 +139,38 @@ def _record_streams(
     if hub.is_saved_dataset(Path(text)):
         yield hub.iter_disk_records(Path(text)), None
         return
-    for path in expand_paths(text):
+    for path in build_files(Path(text)) or expand_paths(text):
         if path.name in METADATA_FILES and os.fspath(path) != text:
             continue  # found by a folder or glob: the LLaMA-Factory / datasets index, not data
-        if path.suffix == ".parquet":
+        if hub.is_saved_dataset(path):
+            yield hub.iter_disk_records(path), None
+        elif path.suffix == ".parquet":
             yield hub.iter_parquet_records(path), None
         elif path.suffix == ".json" and not looks_like_jsonl(path):
             yield _document_records(path, forced)
         else:
             yield iter_records(path), None
+
+
+def build_files(folder: Path) -> list[Path] | None:
+    """The data of an ``agentflan build`` output folder: each split once, in one format (native when
+    built, as it keeps everything), never its manifest or the other formats' copies. None for any
+    other folder."""
+    manifest = folder / BUILD_MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        data = orjson.loads(manifest.read_bytes())
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or "agentflan_build" not in data or not isinstance(data.get("splits"), dict):
+        return None
+    files = []
+    for split in data["splits"].values():
+        by_format = split.get("files") if isinstance(split, dict) else None
+        if isinstance(by_format, dict) and by_format:
+            files.append(folder / str(by_format.get(PREFERRED_BUILD_FORMAT) or next(iter(by_format.values()))))
+    return files
 
 
 def _document_records(path: Path, forced: SourceFormat | None) -> tuple[Iterator[RawRecord], SourceFormat | None]:
@@ -173,6 +201,7 @@ def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, h
         try:
             conversations = list(fmt.convert(raw.value, raw.location))
         except InputError as exc:
+            fmt.take_unused()  # the record is rejected whole: nothing of it counts as passed over
             handler.handle(exc, raw.value)
             continue
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -180,6 +209,7 @@ def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, h
             handler.handle(InputError(raw.location, f"unexpected record shape for {fmt.name} ({type(exc).__name__}: {exc})"), raw.value)
             continue
         handler.stats.read += len(conversations)
+        handler.stats.add_unused(fmt.take_unused())
         for conv in conversations:
             yield raw.location, conv
 

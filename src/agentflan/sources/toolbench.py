@@ -13,6 +13,8 @@ reproduces its output sample for sample:
 - text that the raw data puts beside a call (retry reflections) is not the thought ToolBench
   trains on; it is kept in the turn's ``meta["toolbench_dropped_content"]``;
 - files with ``valid_data: false`` (no ``train_messages``) yield nothing.
+
+Whatever yields nothing is counted by why (:meth:`SourceFormat.not_used`) and shown in the summary.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class ToolBenchFormat(SourceFormat):
             raise InputError(location, "missing", "answer_generation")
         answer = expect_dict(record["answer_generation"], location, "answer_generation")
         if answer.get("valid_data") is False or "train_messages" not in answer:
+            self.not_used(f"{SOURCE} file without train_messages (valid_data false: the search found no answer)")
             return
         query = get_text(answer, "query", location, "answer_generation.query")
         tools = parse_tools(get_list(answer, "function", location, "answer_generation.function"), location, "answer_generation.function")
@@ -84,6 +87,7 @@ class ToolBenchFormat(SourceFormat):
             loc = Location(location.path, location.line, location.index, conv_id)
             messages = _step_messages(raw, loc, field)
             if messages is None:
+                self.not_used(f"{SOURCE} step ending on a thought, not a call (trained as part of the next step)")
                 continue
             yield Conversation(
                 id=conv_id,

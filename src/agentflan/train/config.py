@@ -45,8 +45,8 @@ class TrainConfig(_Strict):
     """Everything one training run needs; ``train_config.json`` in the output folder records it.
     Each field's description is the documentation of its key (``agentflan train --help`` lists them)."""
 
-    model: str = Field(description="path or hub id of a causal LM")
-    template: str = Field(default="agentflan", description="chat template: agentflan | llama2 | llama3 | chatml | tokenizer (its own chat_template)")
+    model: str = Field(description="path or hub id of a causal LM, or a .gguf file (converted once)")
+    template: str = Field(default="agentflan", description="chat template: agentflan | llama2 | llama3 | chatml | gemma | tokenizer (its own chat_template)")
     data: list[DataSource] = Field(
         description="corpora: a path, a list of paths, or [{path, format, weight}]; weight 0.5 keeps a seeded half, 2 repeats twice"
     )

@@ -16,10 +16,9 @@ from typing import Any
 
 import orjson
 
-from agentflan.generation.templates import Template
+from agentflan.generation.stops import stop_token_ids
+from agentflan.generation.templates import TEMPLATE_FILE, Template
 from agentflan.io import atomic_dir
-
-TEMPLATE_FILE = "agentflan_template.json"
 
 
 def with_template(tokenizer: Any, template: Template) -> Any:
@@ -28,20 +27,10 @@ def with_template(tokenizer: Any, template: Template) -> Any:
     return tokenizer
 
 
-def stop_token_ids(tokenizer: Any, template: Template) -> list[int]:
-    """The eos id plus each stop string that is exactly one token of this tokenizer."""
-    ids: list[int] = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-    for stop in template.stop:
-        encoded = tokenizer.encode(stop, add_special_tokens=False)
-        if len(encoded) == 1 and encoded[0] not in ids:
-            ids.append(encoded[0])
-    return ids
-
-
 def write_model_files(folder: Path, tokenizer: Any, template: Template, model: Any = None) -> None:
     """Tokenizer (with the template), template record and, for a full model, its generation config."""
     with_template(tokenizer, template).save_pretrained(str(folder))
-    record = {"template": template.name, "stop": list(template.stop), "stop_token_ids": stop_token_ids(tokenizer, template)}
+    record = {"template": template.name, "stop": list(template.stop), "stop_token_ids": stop_token_ids(tokenizer, template.stop)}
     (folder / TEMPLATE_FILE).write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
     if model is not None and getattr(model, "generation_config", None) is not None:
         model.generation_config.eos_token_id = record["stop_token_ids"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError
+from agentflan.generation.gguf import resolve_model
 from agentflan.generation.templates import Template, get_template
 from agentflan.io import write_json
 from agentflan.locking import output_lock
@@ -220,6 +221,7 @@ def _train_locked(cfg: TrainConfig, out: Path, callbacks: Sequence[Any], say: Ca
 
     from agentflan.train.trainer import AgentflanTrainer, ConsoleLogCallback, MetricsCsvCallback
 
+    cfg = cfg.model_copy(update={"model": resolve_model(cfg.model)})  # a .gguf file: its converted folder
     checkpoint = resume_from(cfg.resume, out, say)
     if checkpoint is not None and not prepare_only and finished(checkpoint, out, cfg.max_steps, cfg.epochs):
         say(f"{out} already finished at step {checkpoint.step} (final/ exported); nothing to do")

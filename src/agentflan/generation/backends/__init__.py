@@ -96,10 +96,19 @@ def tool_calls_as_text(calls: Iterable[tuple[str, Any]]) -> str:
     return "\n".join(dumps({"name": name, "arguments": arguments}) for name, arguments in calls)
 
 
-def load_template(name: str, tokenizer: Any) -> Any:
-    """An agentflan chat template by name (``agentflan.generation.templates``), bound to the tokenizer's special tokens."""
-    from agentflan.generation.templates import get_template
+def load_template(name: str | None, tokenizer: Any, model: str | None = None) -> Any:
+    """An agentflan chat template by name, bound to the tokenizer's special tokens.
 
+    Without a name, the template ``agentflan train`` recorded beside the model (``agentflan_template.json``
+    in the model or adapter folder), so that a tuned model is prompted and stopped as it was trained;
+    None when there is no record either (the tokenizer's own ``chat_template`` is used).
+    """
+    from agentflan.generation.templates import get_template, recorded_template
+
+    if name is None:
+        name = recorded_template(model) if model is not None else None
+        if name is None:
+            return None
     try:
         return get_template(name, tokenizer)
     except KeyError as exc:

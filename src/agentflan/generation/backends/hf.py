@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 from agentflan.errors import ConfigError
 from agentflan.generation.backends import BackendError, load_template, render_prompt
 from agentflan.generation.base import Backend, GenerationRequest, Sampling
-from agentflan.generation.stops import cut_at_stop, template_stops
+from agentflan.generation.gguf import resolve_model
+from agentflan.generation.stops import cut_at_stop, stop_token_ids, template_stops
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class HFBackend(Backend):
     Options: ClassVar[type[HFOptions]] = HFOptions
 
     def __init__(self, model: str, options: HFOptions | None = None):
-        self.model = str(model)
+        self.model = resolve_model(str(model))  # a .gguf file: its converted folder
         self.options = options or HFOptions()
         if self.options.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {self.options.batch_size}")
@@ -52,7 +53,8 @@ class HFBackend(Backend):
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self._template = load_template(self.options.template, self.tokenizer) if self.options.template else None
+        self._template = load_template(self.options.template, self.tokenizer, self.model)
+        self._stop_ids = stop_token_ids(self.tokenizer, self._template.stop if self._template is not None else ())
         self.max_length = self.options.max_length or _context_size(self.lm, self.tokenizer)
         self.truncated = 0
 
@@ -135,6 +137,8 @@ class HFBackend(Backend):
         gen.top_p = sampling.top_p if gen.do_sample else None
         gen.top_k = None
         gen.pad_token_id = self.tokenizer.pad_token_id
+        if self._stop_ids:
+            gen.eos_token_id = self._stop_ids
         if gen.do_sample:
             torch.manual_seed(sampling.seed)
         prompt_len = enc["input_ids"].shape[1]

@@ -12,12 +12,13 @@ named by ``api_key_env`` and lives only inside the client: never in options, log
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
@@ -34,6 +35,11 @@ from agentflan.jsonutil import loads_object
 
 # Local servers (vLLM, llama.cpp, TGI) accept any key; the client insists on having one.
 DUMMY_KEY = "EMPTY"
+# Query parameters of a base URL that carry credentials (Azure's api-key, signed URLs), by name or by
+# a value shaped like a token; run.json and messages show them masked.
+SECRET_NAME = re.compile(r"key|token|secret|passw|auth|sig|credential", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"[A-Za-z0-9_\-.~+/=]{24,}")
+REDACTED = "***"
 # Waits before retrying a 200 without a usable reply (the client retries 5xx/429 itself): doubling.
 BAD_REPLY_BACKOFF_S = 0.5
 BAD_REPLY_BACKOFF_MAX_S = 8.0
@@ -187,13 +193,21 @@ def reply_text(data: Any) -> str:
 
 
 def _without_userinfo(url: str | None) -> str | None:
-    """A URL safe to print: credentials embedded as ``user:pass@`` are dropped."""
+    """A URL safe to print and save: credentials embedded as ``user:pass@`` are dropped, and query
+    values that look like keys (``?api-key=...``, ``?sig=...``, long random tokens) are masked."""
     if url is None:
         return None
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rsplit("@", 1)[1])
+    if parts.query:
+        query = [(k, REDACTED if _secret(k, v) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query=urlencode(query, safe=REDACTED))
+    return urlunsplit(parts)
+
+
+def _secret(name: str, value: str) -> bool:
+    return bool(SECRET_NAME.search(name) or SECRET_VALUE.fullmatch(value))
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -58,7 +58,7 @@ class VLLMBackend(Backend):
             seed=o.seed,
         )
         self.tokenizer = self.llm.get_tokenizer()
-        self._template = load_template(o.template, self.tokenizer) if o.template else None
+        self._template = load_template(o.template, self.tokenizer, self.model)
 
     @property
     def batch_size(self) -> int:
