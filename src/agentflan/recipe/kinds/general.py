@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 class General(SplitKind[GeneralSplit]):
     general: ClassVar[bool] = True
 
-    def source_names(self) -> list[str]:
-        return list(self.spec.sources)
-
     def start(self, result: TaskResult, recipe: Recipe) -> None:
         if self.spec.ratio is not None:
             result.general_hashes[self.name] = []
