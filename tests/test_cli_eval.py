@@ -29,7 +29,7 @@ def test_help_is_enough_on_its_own(capsys: pytest.CaptureFixture[str]) -> None:
         assert name in top
     mmlu = _help(capsys, "eval", "mmlu")
     for option in ("--model", "--backend", "--base-url", "--api-key-env", "--concurrency", "--out", "--limit", "--data",
-                   "--template", "--subjects", "--fresh", "--set"):
+                   "--template", "--subjects", "--fresh", "--set", "--mode", "generative", "lm-eval"):
         assert option in mmlu
     assert "--seed" in _help(capsys, "eval", "hotpotqa")
     assert "--size" in _help(capsys, "eval", "build-agent-h")
@@ -41,6 +41,10 @@ def test_eval_mmlu_over_http_then_resume(tmp_path: Path, capsys: pytest.CaptureF
     argv = ["eval", "mmlu", "--backend", "openai", "--model", "m", "--data", str(shared_path("mmlu")),
             "--subjects", "anatomy,virology", "--limit", "6", "--out", str(tmp_path), "--no-progress"]
     with StubServer(respond=lambda body: "A") as server:
+        # the default mode is lm-eval's log-likelihood scoring, which a text-only server cannot give
+        assert main([*argv, "--base-url", server.url]) == 2
+        assert "use --mode generative" in capsys.readouterr().err and not server.bodies
+        argv += ["--mode", "generative"]
         assert main([*argv, "--base-url", server.url, "--concurrency", "3"]) == 0
         first = capsys.readouterr().out
         assert main([*argv, "--base-url", server.url]) == 0

@@ -72,7 +72,7 @@ class OracleBackend(Backend):
 
 def test_accuracy_per_subject_and_overall(tmp_path: Path) -> None:
     root = shared_path("mmlu")
-    suite = make_suite("mmlu", data=str(root), subjects="anatomy,virology", per_subject=20)
+    suite = make_suite("mmlu", data=str(root), subjects="anatomy,virology", per_subject=20, mode="generative")
     answers = {it.messages[0].content: it.expected["answer"] for it in suite.items()}
     outcome = run_suite(suite, OracleBackend(answers, "anatomy"), tmp_path, progress=False)
     m = outcome.summary["metrics"]
@@ -102,7 +102,7 @@ def test_bad_data_is_reported_with_file_line_and_field(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_tiny_model_on_a_few_subjects(tmp_path: Path, tiny_llama_dir: Path) -> None:
-    suite = make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy,astronomy,virology", per_subject=2, max_new_tokens=4)
+    suite = make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy,astronomy,virology", per_subject=2, max_new_tokens=4, mode="generative")
     backend = make_backend("hf", str(tiny_llama_dir), device="cpu", batch_size=3)
     outcome = run_suite(suite, backend, tmp_path, progress=False)
     m = outcome.summary["metrics"]

@@ -44,7 +44,7 @@ class LetterBackend(Backend):
 
 
 def _suite(**kw: Any) -> Any:
-    return make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy,astronomy,virology", per_subject=5, **kw)
+    return make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy,astronomy,virology", per_subject=5, mode="generative", **kw)
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ suites:
   tool-need   queries an offered tool answers: right tool, valid arguments
   tool-steps  T-Eval-style single steps: instruct, plan, reason, retrieve, understand, review
   hotpotqa    a ReAct agent with search/lookup over each question's own paragraphs: EM and F1
-  mmlu        5-shot multiple choice: accuracy per subject and overall
+  mmlu        5-shot multiple choice as lm-eval scores it (log-likelihoods; --mode generative for
+              servers without log-probs): accuracy per subject and overall
 
 outputs (OUT defaults to eval_results):
   OUT/SUITE/results.jsonl   one scored item per line, appended as items finish
@@ -29,6 +30,7 @@ nothing. A folder holding another model's results is refused (use --fresh or ano
 examples:
   agentflan eval hotpotqa --model out/final --data ../shared/data/hotpotqa/distractor_easy_medium.jsonl --limit 50
   agentflan eval mmlu --model out/final --data ../shared/data/mmlu --subjects anatomy,astronomy
+  agentflan eval mmlu --backend openai --base-url http://127.0.0.1:8000/v1 --model m --data ../shared/data/mmlu --mode generative
   agentflan eval agent-h --backend openai --base-url http://127.0.0.1:8000/v1 --model my-model --concurrency 32 --data agent_h.jsonl
   agentflan eval build-agent-h --out agent_h.jsonl --source ../shared/data/toolbench/queries --source ../shared/data/glaive/glaive_toolcall_en_demo.json
 """
@@ -73,13 +75,15 @@ SUITE_HELP: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] 
         ],
     ),
     "mmlu": (
-        "MMLU k-shot multiple choice (--data: folder with dev/ and test/ CSVs), scored by the first A-D letter",
+        "MMLU k-shot multiple choice (--data: folder with dev/ and test/ CSVs), scored as lm-evaluation-harness scores it "
+        "(log-likelihood of ' A'..' D' after the plain prompt; --backend hf), or --mode generative for servers without log-probs",
         [
             _DATA,
             (("--subjects",), {"metavar": "A,B", "help": "comma-separated subjects (default: all found)"}),
             (("--split",), {"metavar": "NAME", "help": "split to score (default test)"}),
             (("--shots",), {"type": int, "metavar": "K", "help": "solved dev questions before each question (default 5)"}),
             (("--per-subject",), {"type": int, "metavar": "N", "help": "at most N questions per subject"}),
+            (("--mode",), {"choices": ["loglikelihood", "generative"], "help": "loglikelihood (default): lm-eval's own MMLU task and scoring on the hf backend's model, offline on the local CSVs; generative: the model writes a reply and its first A-D letter counts (for servers without log-probs; not comparable to lm-eval)"}),
             _MAX_NEW,
         ],
     ),
@@ -170,6 +174,8 @@ def suite_options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.suite == "build-agent-h":
         return _build_agent_h(args)
+    from agentflan.evaluate.mmlu import MMLUSuite
+    from agentflan.evaluate.mmlu_lmeval import run_mmlu_loglikelihood
     from agentflan.evaluate.registry import make_suite
     from agentflan.evaluate.runner import run_suite
     from agentflan.report.evalpage import write_eval_page
@@ -177,7 +183,10 @@ def run(args: argparse.Namespace) -> int:
     suite = make_suite(args.suite, **suite_options(args))
     backend = backend_from_args(args)
     try:
-        outcome = run_suite(suite, backend, args.out, limit=args.limit, fresh=args.fresh, progress=not args.no_progress, console=sys.stdout)
+        if isinstance(suite, MMLUSuite) and suite.options.mode == "loglikelihood":
+            outcome = run_mmlu_loglikelihood(suite, backend, args.out, limit=args.limit, console=sys.stdout)
+        else:
+            outcome = run_suite(suite, backend, args.out, limit=args.limit, fresh=args.fresh, progress=not args.no_progress, console=sys.stdout)
     except KeyboardInterrupt:
         print(
             f"agentflan eval: interrupted; finished items are kept in {args.out / suite.name}; run the same command to resume",

@@ -4,9 +4,12 @@ Data: the original CSV layout, ``DATA/{dev,test}/<subject>_{dev,test}.csv`` with
 ``question, A, B, C, D, answer`` and no header. The k solved examples are the first k dev
 rows of the same subject (the benchmark's own convention, so no random choice is involved).
 
-Scoring reads the first answer letter in the generated text (see :func:`extract_choice`),
-which works the same on every backend, chat-tuned models included; it does not compare
-next-token log-probabilities.
+Two modes. ``loglikelihood`` (the default) is lm-evaluation-harness's own scoring: the
+log-likelihood of " A" ... " D" after the plain prompt, on the ``hf`` backend's model (see
+:mod:`agentflan.evaluate.mmlu_lmeval`); its numbers are the ones users compare. ``generative``
+is for servers without log-probs only: the backend writes a reply (through the chat template)
+and the first answer letter in it is read (see :func:`extract_choice`); "A good answer here is
+C." reads as A, so its numbers are not comparable to lm-eval's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from agentflan.evaluate.registry import split_specs, suite_options
 from agentflan.generation.base import Sampling
 
 LETTERS = ("A", "B", "C", "D")
+MODES = ("loglikelihood", "generative")
 
 # Most specific first: a bare letter opening the reply, "the answer is (C)", any standalone letter.
 _CHOICE_PATTERNS = (
@@ -80,6 +84,8 @@ class MMLUOptions:
     shots: int = 5
     #: At most this many questions per subject (the first ones); None: all.
     per_subject: int | None = None
+    #: ``loglikelihood`` (lm-eval's scoring, hf backend) or ``generative`` (first A-D letter of a reply).
+    mode: str = "loglikelihood"
     max_new_tokens: int = 32
 
 
@@ -87,6 +93,8 @@ class MMLUSuite(Suite):
     name: ClassVar[str] = "mmlu"
 
     def __init__(self, options: MMLUOptions):
+        if options.mode not in MODES:
+            raise ConfigError(f"mmlu mode must be one of {', '.join(MODES)}, got {options.mode!r}")
         if options.data is None:
             raise ConfigError("mmlu needs --data DIR: a folder holding dev/ and test/ with <subject>_<split>.csv files")
         self.options = options
@@ -111,10 +119,14 @@ class MMLUSuite(Suite):
     def describe(self) -> dict[str, Any]:
         o = self.options
         return {"suite": self.name, "data": str(self.root.resolve()), "split": o.split, "shots": o.shots,
-                "subjects": self.subjects, "max_new_tokens": o.max_new_tokens}
+                "subjects": self.subjects, "mode": o.mode, "max_new_tokens": o.max_new_tokens}
 
     def sampling(self) -> Sampling:
         return Sampling(max_new_tokens=self.options.max_new_tokens)
+
+    def questions(self) -> dict[str, list[Question]]:
+        """Each subject's questions to score, in file order."""
+        return self._questions
 
     @cached_property
     def _questions(self) -> dict[str, list[Question]]:
@@ -153,6 +165,9 @@ class MMLUSuite(Suite):
                     )
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
+        if self.options.mode != "generative":
+            raise ConfigError("mmlu scores generated replies only with mode=generative; the default mode runs through "
+                              "agentflan.evaluate.mmlu_lmeval.run_mmlu_loglikelihood (what `agentflan eval mmlu` does)")
         choice = extract_choice(response)
         return {"choice": choice, "correct": choice == item.expected["answer"]}
 
@@ -173,5 +188,6 @@ class MMLUSuite(Suite):
 
 
 def make_suite(**options: Any) -> MMLUSuite:
-    """``data`` (folder with dev/ and test/), ``subjects`` (list or comma string), ``split``, ``shots``, ``per_subject``."""
+    """``data`` (folder with dev/ and test/), ``subjects`` (list or comma string), ``split``, ``shots``, ``per_subject``,
+    ``mode`` (loglikelihood | generative)."""
     return MMLUSuite(suite_options(MMLUOptions, "mmlu", options))
