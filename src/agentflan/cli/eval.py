@@ -164,10 +164,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _build_agent_h(args: argparse.Namespace) -> int:
     from agentflan.batch import OnError, Rejects
+    from agentflan.evaluate.agent_h import AgentHOptions
     from agentflan.evaluate.agent_h_build import build_agent_h, build_summary
     from agentflan.evaluate.registry import split_specs
-
-    from agentflan.evaluate.agent_h import AgentHOptions
 
     o = AgentHOptions(**given(args, _build_agent_h_docs()))
     rejects_path = args.rejects or args.out.with_name(args.out.name + ".rejects.jsonl")

@@ -54,8 +54,8 @@ from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.response_calls import ANSWER_ACTIONS, detect_calls, real_calls, step_of
 from agentflan.evaluate.tool_corpus import prompts
 from agentflan.evaluate.toolneed import score_tool_need, summarize_tool_need
-from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 from agentflan.options import option
+from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 
 log = logging.getLogger(__name__)
 Label = Literal["plain", "format", "action"]
@@ -217,10 +217,10 @@ class AgentHOptions:
 
     data: str | None = option(None, "an item file from `agentflan eval build-agent-h`", none="build the set here from --source/--general", metavar="PATH")
     sources: list[str] | str | None = option(
-        None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="none", flag="source", metavar="PATH", repeatable=True
+        None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="only the built-in set", flag="source", metavar="PATH", repeatable=True
     )
     general_questions: list[str] | str | None = option(
-        None, "general (no tool needed) questions; repeatable", none="none", flag="general", metavar="PATH", repeatable=True
+        None, "general (no tool needed) questions; repeatable", none="only the built-in set", flag="general", metavar="PATH", repeatable=True
     )
     size: int = option(1845, "samples to draw (the paper's size; each gives a ReAct and a general item)", metavar="N")
     seed: int = option(0, "seed of every random choice: same inputs and seed give the same items", metavar="S")

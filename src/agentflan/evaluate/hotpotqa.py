@@ -28,8 +28,8 @@ from agentflan.evaluate.datafiles import load_yaml
 from agentflan.evaluate.localwiki import LocalWiki, Page
 from agentflan.evaluate.registry import suite_options
 from agentflan.generation.base import Backend
-from agentflan.options import option
 from agentflan.io import iter_records
+from agentflan.options import option
 from agentflan.protocols.base import AgentStep, get_protocol
 
 # --------------------------------------------------------------------------- answer metrics

@@ -365,11 +365,11 @@ class ToolStepsOptions:
     T-Eval data files; ``data`` takes either (files named like T-Eval's go to its reader); at least
     one is needed. List options take comma strings."""
 
-    data: list[str] | str | None = option(None, "trajectories or T-Eval data files (comma list; T-Eval's file names go to its reader)", none="none", metavar="A,B")
+    data: list[str] | str | None = option(None, "trajectories or T-Eval data files (comma list; T-Eval's file names go to its reader)", none="none; give --data, --source or --teval", metavar="A,B")
     sources: list[str] | str | None = option(
-        None, "trajectories to build steps from (e.g. ToolBench answer files); repeatable", none="none", flag="source", metavar="PATH", repeatable=True
+        None, "trajectories to build steps from (e.g. ToolBench answer files); repeatable", none="none; give --data, --source or --teval", flag="source", metavar="PATH", repeatable=True
     )
-    teval: list[str] | str | None = option(None, "original T-Eval data files; repeatable", none="none", metavar="PATH", repeatable=True)
+    teval: list[str] | str | None = option(None, "original T-Eval data files; repeatable", none="none; give --data, --source or --teval", metavar="PATH", repeatable=True)
     protocols: list[str] | str = option("json,react", "protocols to ask each step in", metavar="A,B")
     dimensions: list[str] | str | None = option(
         None, "subset of instruct,plan,reason,retrieve,understand,review", none="all six", metavar="A,B"

@@ -32,8 +32,8 @@ from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.response_calls import canonical, detect_calls, real_calls, step_of
-from agentflan.protocols.base import AgentStep, get_protocol
 from agentflan.options import option
+from agentflan.protocols.base import AgentStep, get_protocol
 
 
 def score_tool_need(item: EvalItem, response: str) -> dict[str, Any]:
@@ -146,7 +146,7 @@ class ToolNeedOptions:
 
     data: str | None = option(None, "an item file from `agentflan eval build-agent-h` (its tool-need items)", none="build the set here from --source", metavar="PATH")
     sources: list[str] | str | None = option(
-        None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="none", flag="source", metavar="PATH", repeatable=True
+        None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="only the built-in set", flag="source", metavar="PATH", repeatable=True
     )
     size: int | None = option(None, "tool queries to draw", none="every usable tool query", metavar="N")
     seed: int = option(0, "seed of every random choice", metavar="S")
