@@ -20,7 +20,7 @@ from openai_stub import StubServer, request_key
 
 
 def _mmlu(limit: int | None = None) -> Any:
-    return make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy,astronomy,virology", per_subject=8)
+    return make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy,astronomy,virology", per_subject=8, mode="generative")
 
 
 def _ids(path: Path) -> list[str]:
@@ -92,7 +92,7 @@ def test_the_api_key_reaches_the_server_and_nothing_else(tmp_path: Path, monkeyp
         backend = make_backend("openai", "m", base_url=server.url, api_key_env="AGENTFLAN_TEST_KEY", max_retries=2)
         import sys
 
-        run_suite(make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy", per_subject=3), backend, tmp_path,
+        run_suite(make_suite("mmlu", data=str(shared_path("mmlu")), subjects="anatomy", per_subject=3, mode="generative"), backend, tmp_path,
                   progress=False, console=sys.stdout)
     assert set(server.auth) == {f"Bearer {secret}"}
     assert secret not in str(backend.describe()) and secret not in repr(backend.options)  # type: ignore[attr-defined]

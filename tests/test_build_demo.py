@@ -33,13 +33,16 @@ def test_demo_recipe_builds_every_kind_of_split(tmp_path: Path) -> None:
     backend = EchoBackend()
     manifest = build(load_recipe(DEMO), tmp_path / "demo", generator=backend)
     splits = manifest.splits
-    assert set(splits) == {"demo_react_10p", "demo_tflan_60p", "demo_tflan_cot_30p", "demo_instruct_j1s1", "demo_negative", "demo_general"}
+    assert set(splits) == {"demo_react_10p", "demo_tflan_60p", "demo_tflan_cot_30p", "demo_instruct_j1s1", "demo_instruct_eval_layouts",
+                           "demo_negative", "demo_negative_eval_layouts", "demo_general"}
     assert all(s.rows > 0 for s in splits.values())
-    assert splits["demo_instruct_j1s1"].rows == 150
-    assert splits["demo_general"].rows == 100 and splits["demo_general"].capabilities.untagged_supervised_tokens > 0
-    assert splits["demo_negative"].producers == {"generator:echo:echo-0": 60}
-    assert backend.calls == 2 * 4  # 30 rows of each kind, in batches of the backend's batch size (8)
-    assert sum(splits[s].rows for s in ("demo_react_10p", "demo_tflan_60p", "demo_tflan_cot_30p")) == 108
+    assert splits["demo_instruct_j1s1"].rows == 60
+    # 158 chats, less the 40 whose opening a kind-(b) negative row already holds (never trained twice)
+    assert splits["demo_general"].rows == 118 and splits["demo_general"].capabilities.untagged_supervised_tokens > 0
+    assert splits["demo_instruct_eval_layouts"].rows == 800 and splits["demo_negative_eval_layouts"].rows == 400
+    assert splits["demo_negative"].producers == {"generator:echo:echo-0": 80}
+    assert backend.calls == 2 * 5  # 40 rows of each kind, in batches of the backend's batch size (8)
+    assert sum(splits[s].rows for s in ("demo_react_10p", "demo_tflan_60p", "demo_tflan_cot_30p")) == 150
     with (tmp_path / "demo" / "native" / "demo_tflan_60p.jsonl").open() as fh:
         rows = [Conversation.from_dict(json.loads(line)) for line in fh]
     for conv in rows:
@@ -64,16 +67,16 @@ sources:
   t: {path: "package:data/demo/tool_trajectories.jsonl"}
   c: {path: "package:data/demo/chat.jsonl"}
 splits:
-  - {name: chat, kind: general, sources: [c], ratio: 0.5}
-  - {name: agent, sources: [t], style: json, balance: {mode: drop, ratios: {reasoning: 0.5}}}
+  - {name: chat, kind: general, sources: [c], ratio: 0.25}
+  - {name: agent, sources: [t], style: json, balance: {mode: drop, ratios: {reasoning: 0.5, retrieval: 0.5, understanding: 0.5, instruction: 0.5}}}
 """,
         encoding="utf-8",
     )
     manifest = build(load_recipe(recipe), tmp_path / "out")
     assert list(manifest.splits) == ["chat", "agent"]
     agent = manifest.splits["agent"]
-    assert agent.rows + agent.dropped_by_balancing == 108 and 30 < agent.rows < 80
-    assert manifest.splits["chat"].rows == round(0.5 * agent.rows)
+    assert agent.rows + agent.dropped_by_balancing == 1000 and 300 < agent.rows < 800
+    assert manifest.splits["chat"].rows == round(0.25 * agent.rows)
     with (tmp_path / "out" / "chat.jsonl").open() as fh:
         chats = [json.loads(line) for line in fh]
     assert len({c["meta"]["origin_id"] for c in chats}) == len(chats)

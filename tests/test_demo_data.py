@@ -1,20 +1,27 @@
-"""The embedded demo data: it reads through the project's own readers, every tool call is
-offered, fits its schema and gets its result, ids are unique, and the committed files are
-exactly what the seeded generator writes."""
+"""The embedded demo data: generated from ``data/demo/world.yaml`` by a seeded generator, byte for
+byte; every call is offered and fits its schema; held-out argument values never reach training;
+and the rows in evaluation layouts are the evaluation's own prompts (train/eval consistency)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import pytest
 
 from agentflan.conversation import Conversation, validate
-from agentflan.demo import CHAT, QUESTIONS, TRAJECTORIES, demo_dir, demo_file
+from agentflan.demo import CHAT, FILES, HELDOUT, LAYOUTS, NEGATIVE_LAYOUTS, QUESTIONS, TRAJECTORIES, demo_file
+from agentflan.demo.generate import generate
+from agentflan.demo.world import World, load_world
+from agentflan.evaluate.agent_h import score_agent_h
+from agentflan.evaluate.agent_h_build import build_agent_h, build_tool_need
+from agentflan.evaluate.toolneed import argument_errors, score_tool_need
 from agentflan.io import iter_records
-from agentflan.sources import detect_format, read
-from conftest import ROOT
+from agentflan.sources import read
+
+
+def _records(name: str) -> list[dict]:
+    return [r.value for r in iter_records(demo_file(name))]
 
 
 @pytest.fixture(scope="module")
@@ -22,72 +29,83 @@ def trajectories() -> list[Conversation]:
     return list(read(demo_file(TRAJECTORIES), format="openai"))
 
 
-@pytest.fixture(scope="module")
-def chats() -> list[Conversation]:
-    return list(read(demo_file(CHAT), format="sharegpt-tools"))
+def test_committed_files_are_what_the_seeded_generator_writes(tmp_path: Path) -> None:
+    generate(tmp_path / "a", seed=0)
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_bytes() == demo_file(name).read_bytes(), (
+            f"{name} is stale: rerun python -m agentflan.demo.generate")
+    generate(tmp_path / "b", seed=1)
+    assert (tmp_path / "b" / TRAJECTORIES).read_bytes() != demo_file(TRAJECTORIES).read_bytes()
 
 
-def _records(name: str) -> list[dict]:
-    return [r.value for r in iter_records(demo_file(name))]
-
-
-def test_formats_are_detected() -> None:
-    assert detect_format(_records(TRAJECTORIES)[0]) == "openai"
-    assert detect_format(_records(CHAT)[0]) == "sharegpt-tools"
-
-
-def test_trajectories_are_valid_multi_step_tool_use(trajectories: list[Conversation]) -> None:
-    assert len(trajectories) == 108
-    tools_used: set[str] = set()
+def test_trajectories_call_an_offered_tool_with_valid_arguments(trajectories: list[Conversation]) -> None:
+    assert len(trajectories) >= 500
+    tools_used = set()
     for conv in trajectories:
         assert not validate(conv), (conv.id, [str(p) for p in validate(conv)])
-        offered = conv.tool_names()
+        offered = {t.name: t for t in conv.tools}
         calls = list(conv.iter_tool_calls())
-        assert calls, conv.id
-        assert {c.name for c in calls} <= offered, conv.id
-        assert len(offered - {c.name for c in calls}) >= 1, f"{conv.id} offers no distractor tool"
-        tools_used |= {c.name for c in calls}
-        # Every call is answered by a tool message carrying its id, before the next assistant turn.
-        for i, m in enumerate(conv.messages):
-            if m.tool_calls:
-                answers = [t.tool_call_id for t in conv.messages[i + 1 : i + 1 + len(m.tool_calls)] if t.role == "tool"]
-                assert answers == [c.id for c in m.tool_calls], conv.id
-                assert m.content.strip(), f"{conv.id}: a tool-calling step without a thought"
-        final = conv.messages[-1]
-        assert final.role == "assistant" and not final.tool_calls and final.content.strip(), conv.id
-    assert len(tools_used) >= 15
-    assert sum(sum(bool(m.tool_calls) for m in c.messages) >= 2 for c in trajectories) >= 60
+        assert len(calls) == 1 and calls[0].name in offered and len(offered) >= 2, conv.id
+        assert not argument_errors(offered[calls[0].name], calls[0]), conv.id
+        tools_used.add(calls[0].name)
+    assert len(tools_used) == len(load_world()["tools"])
 
 
-def test_chat_is_plain_alternating_dialogue(chats: list[Conversation]) -> None:
-    assert len(chats) == 100
-    assert sum(len(c.messages) > 2 for c in chats) >= 5
-    for conv in chats:
-        roles = [m.role for m in conv.messages if m.role != "system"]
-        assert roles == ["user", "assistant"] * (len(roles) // 2), conv.id
-        assert not conv.tools and not list(conv.iter_tool_calls()), conv.id
-        assert all(m.content.strip() for m in conv.messages), conv.id
+def test_held_out_argument_values_never_reach_training() -> None:
+    world = World(load_world(), seed=0)
+    training_text = "".join(demo_file(n).read_text(encoding="utf-8") for n in (TRAJECTORIES, CHAT, LAYOUTS, NEGATIVE_LAYOUTS))
+    for name, parts in world.tables.items():
+        assert parts["heldout"] and parts["train"], name
+        assert not [v for v in parts["heldout"] if f'"{v}"' in training_text], name
+    held_requests = [c["messages"][1]["content"] for c in _records(HELDOUT)]
+    assert held_requests and not [r for r in held_requests if json.dumps(r, ensure_ascii=False) in training_text]
+    questions = _records(QUESTIONS)
+    assert questions and not [q for q in questions if q["question"] in training_text]
 
 
 def test_ids_are_unique_across_the_demo_files() -> None:
-    ids = [r["id"] for name in (TRAJECTORIES, CHAT, QUESTIONS) for r in _records(name)]
+    ids = [r["id"] for name in FILES for r in _records(name)]
     assert len(ids) == len(set(ids))
 
 
-def test_questions_are_short_answers_held_out_of_training_text() -> None:
-    questions = _records(QUESTIONS)
-    assert len(questions) >= 60
-    assert all(set(q) == {"id", "question", "answer"} and q["question"].strip() and q["answer"].strip() for q in questions)
-    training_text = demo_file(TRAJECTORIES).read_text(encoding="utf-8") + demo_file(CHAT).read_text(encoding="utf-8")
-    leaked = [q["question"] for q in questions if q["question"] in training_text]
-    assert not leaked
+def test_layout_rows_are_the_evaluation_prompts_and_their_replies_score_right(tmp_path: Path) -> None:
+    """One rendering of each: the tool-need and Agent-H items the suites build from the training
+    trajectories have exactly the system and user messages of the training rows, and the trained
+    reply is what each suite scores as right."""
+    need = build_tool_need([str(demo_file(TRAJECTORIES))], size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False)
+    rows = {r["id"].removeprefix("layout-"): r["messages"] for r in _records(LAYOUTS)}
+    assert {it.id for it in need} == set(rows)
+    for item in need:
+        prompt, reply = rows[item.id][:-1], rows[item.id][-1]
+        assert prompt == [{"role": m.role, "content": m.content} for m in item.messages]
+        assert score_tool_need(item, reply["content"])["success"], (item.id, reply)
+    kinds = {it.expected["prompt"] for it in need}
+    assert kinds == {"react", "general"}
+
+    questions = tmp_path / "train_questions.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in World(load_world(), seed=0).questions("train")), encoding="utf-8")
+    agent_h = build_agent_h([str(demo_file(TRAJECTORIES))], general_questions=[str(questions)],
+                            size=len(_records(NEGATIVE_LAYOUTS)) // 2, seed=0, builtin=False)
+    negatives = {r["id"].removeprefix("negative-"): r["messages"] for r in _records(NEGATIVE_LAYOUTS)}
+    assert {it.id for it in agent_h} == set(negatives)
+    assert {it.meta["kind"] for it in agent_h} == {"tool_query/no_tools", "tool_query/unrelated_tools", "general/with_tools"}
+    for item in agent_h:
+        prompt, reply = negatives[item.id][:-1], negatives[item.id][-1]
+        assert prompt == [{"role": m.role, "content": m.content} for m in item.messages]
+        assert score_agent_h(item, reply["content"])["label"] == "plain", (item.id, reply)
 
 
-def test_demo_folder_is_small() -> None:
-    assert sum(p.stat().st_size for p in demo_dir().iterdir()) < 1_000_000
+def test_training_text_and_evaluation_prompt_are_one_rendering() -> None:
+    """Through the agentflan chat template the quickstart tunes with: a layout row's training text
+    starts with exactly the prompt the evaluation sends for the same item, and loss starts where
+    the model's reply starts (one tool-need item under the ReAct prompt, one under the general)."""
+    from agentflan.generation.templates import get_template
 
-
-def test_committed_files_are_what_the_seeded_generator_writes(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_demo_data.py"), "--out", str(tmp_path)], check=True, capture_output=True)
-    for name in (TRAJECTORIES, CHAT, QUESTIONS):
-        assert (tmp_path / name).read_bytes() == demo_file(name).read_bytes(), f"{name} is stale: rerun scripts/make_demo_data.py"
+    template = get_template("agentflan")
+    need = {it.id: it for it in build_tool_need([str(demo_file(TRAJECTORIES))], size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False)}
+    rows = {c.id.removeprefix("layout-"): c for c in read(demo_file(LAYOUTS), format="openai")}
+    for item_id in ("n0001/react", "n0001/general"):
+        prompt = template.render_prompt(need[item_id].messages)
+        rendered = template.render(rows[item_id])
+        assert rendered.text.startswith(prompt), item_id
+        assert rendered.supervised[0][0] == len(prompt), item_id

@@ -91,7 +91,7 @@ def test_a_killed_parallel_build_leaves_no_workers_and_its_staging_goes_at_the_n
     data.mkdir()
     rows = (ROOT / "src" / "agentflan" / "data" / "demo" / "tool_trajectories.jsonl").read_text(encoding="utf-8")
     for name in ("a.jsonl", "b.jsonl"):
-        (data / name).write_text(rows * 20, encoding="utf-8")
+        (data / name).write_text(rows * 150, encoding="utf-8")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(DEMO.read_text(encoding="utf-8").replace("package:data/demo/tool_trajectories.jsonl", str(data)), encoding="utf-8")
     out = tmp_path / "demo"
@@ -103,13 +103,16 @@ def test_a_killed_parallel_build_leaves_no_workers_and_its_staging_goes_at_the_n
         workers = [c for c in _children(proc.pid) if "spawn_main" in (Path("/proc") / str(c) / "cmdline").read_text(errors="replace")]
         time.sleep(0.05)
     assert workers, "the build never started its pool"
-    time.sleep(1.5)  # both workers are inside a file now
+    time.sleep(8)  # both workers imported agentflan and are inside a file now
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.1)
-    assert not any(_alive(w) for w in workers), "pool workers outlived their killed parent"
+    orphans = [w for w in workers if _alive(w)]
+    for w in orphans:  # do not leave them running when the assertion fails
+        os.kill(w, signal.SIGKILL)
+    assert not orphans, "pool workers outlived their killed parent"
     staging = [p for p in tmp_path.iterdir() if p.name.startswith(".demo.") and p.is_dir()]
     assert staging, "the kill left no staging folder (nothing to clean: the test did not reproduce)"
     (data / "b.jsonl").unlink()  # the next build: quick

@@ -17,10 +17,12 @@ from agentflan.errors import ConfigError
 from agentflan.quickstart import (
     MARKER,
     QuickstartOptions,
+    arm_recipe,
     demo_recipe_path,
+    generate_data,
     load_demo_recipe,
     run_quickstart,
-    split_trajectories,
+    settings,
 )
 from agentflan.sources import read
 from conftest import ROOT
@@ -56,7 +58,7 @@ def test_ablation_trains_and_evaluates_both_arms(ablation: Path) -> None:
             assert summary["n_items"] == LIMIT
             assert summary["model"] == str(root / "train" / "final")
     # The arms differ only by the negative samples.
-    assert splits["with-negatives"] - splits["without-negatives"] == {"demo_negative"}
+    assert splits["with-negatives"] - splits["without-negatives"] == {"demo_negative", "demo_negative_eval_layouts"}
     assert splits["without-negatives"] < splits["with-negatives"]
     assert (ablation / "report.html").is_file()
 
@@ -71,7 +73,7 @@ def test_both_arms_start_from_the_same_tiny_model(ablation: Path) -> None:
 @pytest.mark.slow
 def test_tool_suites_use_only_held_out_trajectories(ablation: Path) -> None:
     held = {c.id for c in read(ablation / "data" / "heldout_trajectories.jsonl")}
-    trained = {c.id for c in read(ablation / "data" / "train_trajectories.jsonl")}
+    trained = {c.id for c in read(ablation / "data" / "tool_trajectories.jsonl")}
     assert held and trained and not held & trained
     held_queries = {c.messages[1].content for c in read(ablation / "data" / "heldout_trajectories.jsonl")}
     corpus = "".join(p.read_text(encoding="utf-8") for p in (ablation / "with-negatives" / "build").glob("*.jsonl"))
@@ -128,15 +130,31 @@ def test_packaged_demo_recipe_is_the_one_in_recipes() -> None:
     assert demo_recipe_path().read_bytes() == (ROOT / "recipes" / "demo.yaml").read_bytes()
 
 
-def test_split_and_recipe_are_seeded(tmp_path: Path) -> None:
-    a_train, a_held = split_trajectories(tmp_path / "a", 0.2, seed=0)
-    b_train, b_held = split_trajectories(tmp_path / "b", 0.2, seed=0)
-    assert a_train.read_bytes() == b_train.read_bytes() and a_held.read_bytes() == b_held.read_bytes()
-    c_train, _ = split_trajectories(tmp_path / "c", 0.2, seed=1)
-    assert c_train.read_bytes() != a_train.read_bytes()
-    recipe = load_demo_recipe(a_train, seed=0, negatives=False)
-    assert "negatives" not in {s.kind for s in recipe.splits}
-    assert recipe.sources["trajectories"].specs == [str(a_train)]
+def test_data_and_recipe_are_seeded(tmp_path: Path) -> None:
+    a, b = generate_data(tmp_path / "a", seed=0), generate_data(tmp_path / "b", seed=0)
+    assert all(a[name].read_bytes() == b[name].read_bytes() for name in a)
+    c = generate_data(tmp_path / "c", seed=1)
+    assert c["tool_trajectories.jsonl"].read_bytes() != a["tool_trajectories.jsonl"].read_bytes()
+    full = load_demo_recipe(a, seed=0)
+    assert full.sources["trajectories"].specs == [str(a["tool_trajectories.jsonl"])]
+    assert full.sources["layouts"].specs == [str(a["eval_layouts.jsonl"])]
+
+
+def test_each_ablation_arm_changes_only_its_part(tmp_path: Path) -> None:
+    full, s = load_demo_recipe(generate_data(tmp_path, seed=0), seed=0), settings()
+    names = {x.name for x in full.splits}
+    no_neg = arm_recipe(full, "no-negatives", s)
+    assert names - {x.name for x in no_neg.splits} == {"demo_negative", *s["negative_splits"]}
+    react = arm_recipe(full, "react-only", s)
+    assert {x.style for x in react.splits if x.kind == "agent"} == {"react"}
+    assert not {"format_following"} & {x.kind for x in react.splits} and not set(s["format_splits"]) & {x.name for x in react.splits}
+    assert {x.name for x in react.splits if x.kind in ("negatives", "general")} == {x.name for x in full.splits
+                                                                                   if x.kind in ("negatives", "general")} - set(s["format_splits"])
+    unbalanced = arm_recipe(full, "no-balance", s)
+    assert [x.name for x in unbalanced.splits] == [x.name for x in full.splits]
+    assert any(getattr(x, "balance", None) for x in full.splits) and not any(getattr(x, "balance", None) for x in unbalanced.splits)
+    with pytest.raises(ConfigError, match="nothing"):
+        arm_recipe(unbalanced, "no-balance", s)
 
 
 def test_help_describes_every_option(capsys: pytest.CaptureFixture[str]) -> None:

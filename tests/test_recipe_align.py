@@ -191,7 +191,14 @@ def test_fireact_and_agentinstruct_keep_their_own_protocol_in_react_style() -> N
     as_json = align(fire, AlignOptions("json"), PH, random.Random(0))
     assert [m.protocol for m in as_json.messages if m.role == "assistant"] == ["json"] * 2
     os_row = next(iter(read(shared_path("agentinstruct", "os.json"))))
-    out = align(os_row, AlignOptions("tflan"), PH, random.Random(0))
-    examples = [m for m in out.messages if m.meta.get("example")]
+    react = align(os_row, AlignOptions("react"), PH, random.Random(0))
+    examples = [m for m in react.messages if m.meta.get("example")]
     assert examples and all(m.loss is False and not m.trains for m in examples)
+    assert "Act: bash" in react.messages[0].content
+    # chat styles drop the task's format instruction and its examples, keep the task
+    out = align(os_row, AlignOptions("tflan"), PH, random.Random(0))
+    assert not any(m.meta.get("example") for m in out.messages)
+    assert out.messages[0].role == "system" and out.messages[0].content in {t.template for t in PH.pools["agentinstruct.os"]}
+    assert "Act:" not in "".join(m.content for m in out.messages if m.role != "assistant")
+    assert out.messages[1].content.startswith("Now, I will start a new problem") and "How many files" in out.messages[1].content
     assert any(m.meta.get("part") == "tool" for m in out.messages)

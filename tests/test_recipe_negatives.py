@@ -18,9 +18,9 @@ from agentflan.recipe.negatives import (
     NO_TOOLS,
     ChatPair,
     ToolSet,
+    answerable,
     chat_pair,
     contains_tool_call,
-    describe_need,
     negatives,
     tool_query,
 )
@@ -71,7 +71,8 @@ def test_offline_negatives_have_both_kinds_and_record_their_producer() -> None:
         assert conv.messages[2].spans and conv.messages[2].trains
     no_tools = rows[0].conversation
     assert r.producer == "chat-data" and rows[0].producer == "template"
-    assert not no_tools.tools and "weather" in no_tools.messages[2].content
+    reply = no_tools.messages[2].content
+    assert not no_tools.tools and "forecast for spot 0" in reply and not any(n in reply for n in queries[0].acceptable)
     chat = rows[-1].conversation
     assert chat.tools == [WEATHER] and WEATHER.name in chat.messages[0].content
     assert chat.messages[2].content.startswith("Joke")
@@ -130,8 +131,11 @@ def test_candidates_from_real_data() -> None:
     toolbench = list(full_trajectories(read(shared_path("toolbench", "answers", "G1_answer"))))
     queries = [q for c in toolbench if (q := tool_query(c, events(c), c.id))]
     assert queries and all(not q.query.endswith("Begin!") for q in queries)
-    assert describe_need(["transitaires_for_transitaires"]) == "a tool such as transitaires"
-    assert describe_need(["a.x_for_a", "b.y_for_b"]) == "tools such as a and b"
+    assert sum(bool(q.answer) for q in queries) > len(queries) / 2
+    tips = [q for c in glaive if (q := tool_query(c, events(c), c.id)) and q.acceptable == ["calculate_tip"]]
+    phrasings = load_phrasings()
+    assert tips and all(answerable(q, phrasings) for q in tips)
+    assert not any(answerable(q, phrasings) for q in queries)
 
 
 def example(i: int, args: dict[str, Any]) -> CallExample:

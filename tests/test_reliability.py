@@ -250,3 +250,22 @@ def test_a_key_in_the_base_url_query_is_masked_in_what_run_json_saves() -> None:
     saved = backend.describe()["base_url"]  # the runner writes describe() into run.json
     assert saved == "https://example.openai.azure.com/v1?api-version=2024-02-01&api-key=***&x=***"
     backend.close()
+
+
+def test_a_build_reports_toolbench_input_it_did_not_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    function = [{"name": "Finish", "description": "end", "parameters": {"type": "object", "properties": {}}}]
+    _toolbench_file(folder, "2_ChatGPT_DFS_woFilter_w2.json", {"valid_data": False, "query": "3+3?", "function": function})
+    chats = tmp_path / "chats.jsonl"
+    chats.write_text("".join(json.dumps(openai_row(f"What is {i}+{i}?")) + "\n" for i in range(3)), encoding="utf-8")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"name: t\nformats: [native]\nsources:\n  tb: {{path: {folder}, format: toolbench}}\n  chats: {{path: {chats}, format: openai}}\n"
+        "splits:\n  - {name: general, kind: general, sources: [chats, tb]}\n",
+        encoding="utf-8",
+    )
+    assert main(["build", str(recipe), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    inputs = orjson.loads((tmp_path / "out" / "manifest.json").read_bytes())["inputs"]
+    assert inputs["tb"]["conversations"] == 0
+    assert inputs["tb"]["filtered"] == {"toolbench file without train_messages (valid_data false: the search found no answer)": 1}

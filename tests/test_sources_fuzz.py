@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from agentflan.batch import Rejects
 from agentflan.conversation import Conversation
 from agentflan.errors import InputError, Location
+from agentflan.jsonutil import dumps
 from agentflan.sources import format_names, get_format, read
 
 # Keys every reader looks for: garbage built from them reaches deep into the readers.
@@ -159,3 +160,89 @@ def test_garbage_jsonl_rows_in_skip_mode_are_all_accounted_for(tmp_path: Path, r
         convs = list(read(path, rejects=rejects))
     assert rejects.stats.read == len(convs)
     assert rejects.stats.rejected <= len(rows)
+
+
+# ----------------------------------------------------------------- every entry point, slow set
+# Whole files through read() with each format forced (ToolBench's whole-file decoder included),
+# parquet and save_to_disk folders, build folders with a broken manifest, and values nested
+# deeper than orjson writes: InputError (or a rejects row) and nothing else.
+
+
+def _deep(depth: int) -> Any:
+    value: Any = "x"
+    for level in range(depth):
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+def _read_typed(spec: Path, fmt: str | None, where: str) -> None:
+    try:
+        list(read(spec, fmt))
+    except InputError as exc:
+        assert where in str(exc)
+    with Rejects(spec.parent / "rejects.jsonl", "skip") as rejects:
+        try:
+            list(read(spec, fmt, rejects=rejects))
+        except InputError as exc:  # a whole input that cannot be opened is an error in skip mode too
+            assert where in str(exc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", format_names())
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), suffix=st.sampled_from([".json", ".jsonl"]))
+def test_forced_formats_read_mutated_files_with_typed_errors_only(tmp_path: Path, name: str, data: st.DataObject, suffix: str) -> None:
+    records = [data.draw(mutated(name)) for _ in range(data.draw(st.integers(1, 3)))]
+    path = tmp_path / f"in{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(records[0] if len(records) == 1 else records), encoding="utf-8")
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    _read_typed(path, name, "in")
+    _read_typed(path, None, "in")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), depth=st.integers(200, 1000))
+def test_deeply_nested_values_anywhere_give_typed_errors_and_writable_rejects(tmp_path: Path, name: str, data: st.DataObject, depth: int) -> None:
+    record = TEMPLATES[name]
+    path_in_record = data.draw(st.sampled_from(_paths(record)))
+    record = _mutate(record, path_in_record, _deep(depth))
+    path = tmp_path / "deep.jsonl"
+    path.write_text(dumps(record) + "\n", encoding="utf-8")  # orjson writes only 255 levels; dumps falls back
+    _read_typed(path, name, "deep.jsonl")
+    rejects = tmp_path / "rejects.jsonl"
+    assert not rejects.exists() or rejects.stat().st_size > 0  # never an empty rejects file
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=400), kind=st.sampled_from(["parquet", "saved", "build"]))
+def test_garbage_parquet_saved_datasets_and_build_manifests_raise_typed_errors(tmp_path: Path, blob: bytes, kind: str) -> None:
+    folder = tmp_path / kind
+    folder.mkdir(exist_ok=True)
+    if kind == "parquet":
+        spec = folder / "data.parquet"
+        spec.write_bytes(blob)
+    elif kind == "saved":
+        (folder / "state.json").write_bytes(blob)
+        (folder / "dataset_info.json").write_bytes(blob)
+        spec = folder
+    else:  # a build folder whose manifest is garbage (or names files that are not there) beside one data file
+        (folder / "manifest.json").write_bytes(blob)
+        (folder / "rows.jsonl").write_text(json.dumps(TEMPLATES["native"]) + "\n", encoding="utf-8")
+        spec = folder
+    _read_typed(spec, None, kind)
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(splits=st.dictionaries(st.text(max_size=5), json_values, max_size=3))
+def test_a_build_manifest_with_any_splits_is_read_or_refused_with_a_typed_error(tmp_path: Path, splits: dict[str, Any]) -> None:
+    folder = tmp_path / "build"
+    folder.mkdir(exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps({"agentflan_build": 1, "splits": splits}), encoding="utf-8")
+    (folder / "rows.jsonl").write_text(json.dumps(TEMPLATES["native"]) + "\n", encoding="utf-8")
+    _read_typed(folder, None, "build")

@@ -2,14 +2,16 @@
 
 build (the demo recipe) -> train (a tiny model from scratch, or a given model) -> evaluate
 (Agent-H, tool-need and tool-steps, built from held-out demo trajectories and the demo
-questions) -> report (one HTML page). ``ablation="negatives"`` builds and trains twice, with
-and without the negative samples, and evaluates both on Agent-H and tool-need.
+questions) -> report (one HTML page). An ablation builds and trains two arms from the same tiny
+model and compares them on one page: ``negatives`` (with / without the negative samples),
+``format`` (the Agent-FLAN mix / every trajectory in ReAct, no format-following rows),
+``balance`` (with / without capability balancing).
 
 Every stage is a library call (recipe, train, evaluate, report); this module only wires them
 and decides where the outputs go:
 
     OUT/quickstart.json        options, status, timings, paths
-    OUT/data/                  the demo trajectories split into train / held-out parts
+    OUT/data/                  the demo world's files for the seed (training data, held-out suites)
     OUT/tiny-model/            the untrained tiny model and its tokenizer (no --model)
     OUT/build, OUT/train, OUT/eval          (or OUT/<run>/... for each ablation run)
     OUT/report.html
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from agentflan.conversation import Conversation
-from agentflan.demo import CHAT, QUESTIONS, TRAJECTORIES, demo_file
+from agentflan.demo import HELDOUT, QUESTIONS
 from agentflan.errors import ConfigError
 from agentflan.generation.gguf import resolve_model
 from agentflan.io import write_json
@@ -40,7 +42,12 @@ if TYPE_CHECKING:
 
 MARKER = "quickstart.json"
 DEFAULT_OUT = Path("agentflan-out") / "quickstart"
-ABLATIONS = ("negatives",)
+#: Each ablation's two arms: (run name, recipe variant); see :func:`arm_recipe`.
+ABLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "negatives": (("with-negatives", "full"), ("without-negatives", "no-negatives")),
+    "format": (("agent-flan-mix", "full"), ("react-only", "react-only")),
+    "balance": (("balanced", "full"), ("unbalanced", "no-balance")),
+}
 DEFAULT_STEPS = 300
 
 
@@ -49,7 +56,7 @@ class QuickstartOptions:
     out: Path = DEFAULT_OUT
     steps: int = DEFAULT_STEPS
     model: str | None = None
-    ablation: Literal["negatives"] | None = None
+    ablation: Literal["negatives", "format", "balance"] | None = None
     seed: int = 0
     #: Score only the first N items of each suite (a smoke run); None: all of them.
     eval_limit: int | None = None
@@ -60,7 +67,7 @@ class QuickstartOptions:
         if self.steps < 1:
             raise ConfigError(f"--steps must be at least 1, got {self.steps}")
         if self.ablation is not None and self.ablation not in ABLATIONS:
-            raise ConfigError(f"unknown ablation {self.ablation!r}; choose one of {', '.join(ABLATIONS)}")
+            raise ConfigError(f"unknown ablation {self.ablation!r}; choose one of {', '.join(sorted(ABLATIONS))}")
         if self.eval_limit is not None and self.eval_limit < 1:
             raise ConfigError(f"the evaluation limit must be at least 1, got {self.eval_limit}")
 
@@ -120,43 +127,50 @@ def prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def split_trajectories(out: Path, fraction: float, seed: int) -> tuple[Path, Path]:
-    """The demo trajectories in two seeded parts: ``train`` for the recipe, ``heldout`` for the suites."""
-    from agentflan.recipe.split import unit_hash
-    from agentflan.sources import read
-    from agentflan.writers import write
+def generate_data(out: Path, seed: int) -> dict[str, Path]:
+    """The demo world's files for this seed (:mod:`agentflan.demo.generate`): training data, and
+    held-out trajectories and questions for the suites (argument values training never shows)."""
+    from agentflan.demo.generate import generate
 
-    convs = list(read(demo_file(TRAJECTORIES), format="openai"))
-    held = [c for c in convs if unit_hash(seed, f"quickstart-holdout|{c.id}") < fraction]
-    kept = [c for c in convs if unit_hash(seed, f"quickstart-holdout|{c.id}") >= fraction]
-    if not held or not kept:
-        raise ConfigError(f"holdout_fraction {fraction} leaves one side of the demo trajectories empty")
-    train_path, held_path = out / "data" / "train_trajectories.jsonl", out / "data" / "heldout_trajectories.jsonl"
-    write(kept, train_path, "openai")
-    write(held, held_path, "openai")
-    return train_path, held_path
+    return generate(out / "data", seed)
 
 
-def load_demo_recipe(trajectories: Path, seed: int, negatives: bool) -> Any:
-    """The demo recipe with its demo sources pointed at the files given here; without
-    ``negatives``, its negatives splits removed."""
+def load_demo_recipe(data: dict[str, Path], seed: int) -> Any:
+    """The demo recipe with its demo sources pointed at the generated files."""
     from agentflan.recipe.config import load_recipe
 
     path = demo_recipe_path()
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    files = {TRAJECTORIES: trajectories, CHAT: demo_file(CHAT), QUESTIONS: demo_file(QUESTIONS)}
     overrides = {}
     for name, src in (raw.get("sources") or {}).items():
         spec = src.get("path") if isinstance(src, dict) else None
-        if isinstance(spec, str) and Path(spec).name in files:
-            overrides[name] = str(files[Path(spec).name])
-    recipe = load_recipe(path, sources=overrides, seed=seed)
-    if not negatives:
-        kept = [s for s in recipe.splits if s.kind != "negatives"]
-        if len(kept) == len(recipe.splits):
-            raise ConfigError(f"{path} has no negatives split, so the negatives ablation would compare a run with itself")
-        recipe = recipe.model_copy(update={"splits": kept, "name": f"{recipe.name}-without-negatives"})
-    return recipe
+        if isinstance(spec, str) and Path(spec).name in data:
+            overrides[name] = str(data[Path(spec).name])
+    return load_recipe(path, sources=overrides, seed=seed)
+
+
+def arm_recipe(recipe: Any, variant: str, s: dict[str, Any]) -> Any:
+    """One ablation arm's recipe: ``full`` as is; ``no-negatives`` without the negatives splits
+    (kind ``negatives`` and settings' ``negative_splits``); ``react-only`` with every trajectory
+    in ReAct (one split) and no format-following splits (kind ``format_following`` and
+    ``format_splits``); ``no-balance`` without capability balancing."""
+    from agentflan.recipe.config import AgentSplit
+
+    splits = list(recipe.splits)
+    if variant == "no-negatives":
+        splits = [x for x in splits if x.kind != "negatives" and x.name not in (s.get("negative_splits") or [])]
+    elif variant == "react-only":
+        agent = [x for x in splits if isinstance(x, AgentSplit)]
+        sources = sorted({src for x in agent for src in x.sources})
+        rest = [x for x in splits if x.kind not in ("agent", "format_following") and x.name not in (s.get("format_splits") or [])]
+        splits = [AgentSplit(name="demo_react_all", sources=sources, style="react"), *rest]
+    elif variant == "no-balance":
+        splits = [x.model_copy(update={"balance": None}) if isinstance(x, AgentSplit) else x for x in splits]
+    elif variant != "full":
+        raise ConfigError(f"unknown recipe variant {variant!r}")
+    if variant != "full" and [x.model_dump() for x in splits] == [x.model_dump() for x in recipe.splits]:
+        raise ConfigError(f"the demo recipe has nothing that the {variant!r} arm removes; the ablation would compare a run with itself")
+    return recipe.model_copy(update={"splits": splits, "name": f"{recipe.name}-{variant}"})
 
 
 def build_corpus(recipe: Any, out: Path, progress: bool) -> Manifest:
@@ -231,15 +245,16 @@ def train_model(model: str, files: list[Path], out: Path, options: QuickstartOpt
     return summary
 
 
-def evaluate_model(model: Path, out: Path, suites: list[str], heldout: Path, options: QuickstartOptions,
+def evaluate_model(model: Path, out: Path, suites: list[str], data: dict[str, Path], options: QuickstartOptions,
                    s: dict[str, Any]) -> dict[str, dict[str, Any]]:
     from agentflan.evaluate.registry import make_suite
     from agentflan.evaluate.runner import run_suite
     from agentflan.generation.backends import make_backend
     from agentflan.report.evalpage import write_eval_page
 
+    heldout = data[HELDOUT]
     sources = {
-        "agent-h": {"sources": [str(heldout)], "general_questions": [str(demo_file(QUESTIONS))]},
+        "agent-h": {"sources": [str(heldout)], "general_questions": [str(data[QUESTIONS])]},
         "tool-need": {"sources": [str(heldout)]},
         "tool-steps": {"sources": [str(heldout)]},
     }
@@ -278,15 +293,14 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
         seconds[label] = round(time.perf_counter() - t0, 2)
         return value
 
-    train_traj, heldout = timed("splitting the demo trajectories",
-                                lambda: split_trajectories(out, float(s["holdout_fraction"]), options.seed))
-    arms = [("with-negatives", True), ("without-negatives", False)] if options.ablation == "negatives" else [("main", True)]
+    data = timed("generating the demo world's data", lambda: generate_data(out, options.seed))
+    arms = list(ABLATIONS[options.ablation]) if options.ablation else [("main", "full")]
     suites = list(s["eval"]["ablation_suites"]) if options.ablation else list(s["eval"]["suites"])
 
     builds: dict[str, tuple[Path, list[Path]]] = {}
-    for name, negatives in arms:
+    for name, variant in arms:
         root = out if name == "main" else out / name
-        recipe = load_demo_recipe(train_traj, options.seed, negatives)
+        recipe = arm_recipe(load_demo_recipe(data, options.seed), variant, s)
         manifest = timed(f"building the corpus ({name})", partial(build_corpus, recipe, root / "build", options.progress))
         builds[name] = (root, corpus_files(root / "build", manifest))
 
@@ -306,10 +320,10 @@ def run_quickstart(options: QuickstartOptions, say: Callable[[str], None] = prin
                         partial(train_model, init_model, files, root / "train", options, s, given, say))
         model = Path(summary.get("merged") or summary["final"])
         metrics = timed(f"evaluating ({name}: {', '.join(suites)})",
-                        partial(evaluate_model, model, root / "eval", suites, heldout, options, s))
+                        partial(evaluate_model, model, root / "eval", suites, data, options, s))
         runs.append(RunResult(name, root / "build", root / "train", model, root / "eval", metrics))
 
-    title = "agentflan quickstart" + (" — negative-sample ablation" if options.ablation else "")
+    title = "agentflan quickstart" + (f" — {options.ablation} ablation: {' vs '.join(a for a, _ in arms)}" if options.ablation else "")
     report = timed("writing the report", lambda: write_report([out], out / "report.html", title=title))
     seconds["total"] = round(time.perf_counter() - started, 2)
     write_json(out / MARKER, {

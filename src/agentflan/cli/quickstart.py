@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-from agentflan.quickstart import DEFAULT_STEPS
+from agentflan.quickstart import ABLATIONS, DEFAULT_STEPS
 
 EPILOG = """\
 examples:
   agentflan quickstart                                   # everything under agentflan-out/quickstart
   agentflan quickstart --out /tmp/qs --steps 50          # a quicker, rougher run
   agentflan quickstart --ablation negatives              # with vs without negative samples, side by side
+  agentflan quickstart --ablation format                 # Agent-FLAN mix vs ReAct-only corpus
+  agentflan quickstart --ablation balance                # with vs without capability balancing
   agentflan quickstart --model Qwen/Qwen2.5-0.5B-Instruct --steps 200   # LoRA on a real model (GPU advised)
 
 What it does: builds the Agent-FLAN corpus from the demo recipe (recipes/demo.yaml, shipped in the
-package) over the embedded demo data (tool trajectories, general chat, questions), trains a
+package) over the demo world generated for --seed (request -> call trajectories over 8 invented
+tools, fact chat, rows in the evaluation's own prompt layouts; see python -m agentflan.demo.generate), trains a
 tiny Llama from scratch on it (or LoRA-tunes --model), evaluates the model on Agent-H, tool-need
-and tool-steps built from demo trajectories held out of training, and writes report.html.
+and tool-steps built from requests whose argument values training never shows, and writes
+report.html (it opens with one table: Agent-H, tool-need, tool steps, supervised tokens per run).
+A toy world and a tiny model: the report shows the direction of the paper's effects, not its numbers.
 Nothing is downloaded unless --model names a hub model. Re-running with the same --out replaces
 the earlier quickstart output there (a folder that holds anything else is refused).
 """
@@ -37,9 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
                    help="optimizer steps per training run (default: %(default)s; fewer is faster and learns less)")
     p.add_argument("--model", default=None, metavar="PATH_OR_ID",
                    help="a causal LM folder or hub id to LoRA-tune instead of training a tiny model from scratch")
-    p.add_argument("--ablation", choices=["negatives"], default=None,
-                   help="'negatives': build and train twice, with and without the negative samples, and compare "
-                   "Agent-H and tool-need side by side")
+    p.add_argument("--ablation", choices=sorted(ABLATIONS), default=None,
+                   help="train two arms from the same tiny model and compare Agent-H and tool-need side by side: "
+                   "'negatives' (with / without the negative samples), 'format' (the Agent-FLAN mix / ReAct only, "
+                   "no format-following rows), 'balance' (with / without capability balancing: supervised tokens "
+                   "and per-capability loss)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
     p.add_argument("--eval-limit", type=int, default=None, metavar="N",
                    help="score only the first N items of each suite (a smoke run; default: all)")

@@ -15,7 +15,8 @@ checks:
   read errors (invalid JSON, missing or mistyped fields, unknown format), and for every
   conversation: unknown roles, loss set on a non-assistant turn, tool calls on a non-assistant
   turn, spans outside their text, calls to tools the conversation does not offer (errors);
-  arguments that are not a JSON object or do not fit the tool's schema (warnings).
+  arguments that are not a JSON object or do not fit the tool's schema, and tool parameter
+  schemas that are not valid JSON Schema ("type": "int", properties as a string) (warnings).
   Each problem is printed as "FILE:LINE (id ID): LEVEL: WHERE: MESSAGE".
 
 exit status: 0 when no errors were found, 1 when any were (with --strict: or warnings).

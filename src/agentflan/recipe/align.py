@@ -6,6 +6,10 @@
   final answer is a plain reply. Each assistant turn is one capability span.
 - ``cot``: thought and action in one assistant turn of prose that ends with the call as a
   Python dictionary (the released ``toolbench_tflan_cot_30p`` rows); spans inside the turn.
+  In both chat styles an AgentInstruct trajectory loses its task's format instruction and
+  in-context examples, and opens with a chat system prompt for its task instead
+  (``phrasings/agentinstruct.yaml``): a chat answer under "Act: bash" would teach the model to
+  ignore the format its prompt asks for.
 - ``react`` / ``json``: the original protocols, rendered by the protocol classes (``react``
   keeps each turn's own protocol when it has one: FireAct's bracket ReAct, AgentInstruct's).
 
@@ -82,7 +86,12 @@ def align(conv: Conversation, options: AlignOptions, phrasings: Phrasings, rng: 
     tools = [Tool(names.get(t.name, t.name), t.description, t.parameters) for t in tools]
     out = _Out()
     if options.style in ("tflan", "cot"):
-        _system(out, evs, tools, phrasings.fill(rng, f"system.{options.style}", tools=describe_tools(tools, phrasings, rng)) if tools else None)
+        task = f"agentinstruct.{conv.meta.get('task')}" if conv.source == "agentinstruct" else ""
+        if task in phrasings.pools:
+            evs = _without_preamble(evs)
+            out.add(Message(role="system", content=phrasings.fill(rng, task)))
+        else:
+            _system(out, evs, tools, phrasings.fill(rng, f"system.{options.style}", tools=describe_tools(tools, phrasings, rng)) if tools else None)
         render = _tflan if options.style == "tflan" else _cot
         last_tool = ""
         for e in evs:
@@ -137,6 +146,14 @@ def _system(out: _Out, evs: list[Event], tools: list[Tool], prompt: str | None) 
     for e in evs:
         if e.kind == "system":
             _copy(out, e)
+
+
+def _without_preamble(evs: list[Event]) -> list[Event]:
+    """An AgentInstruct trajectory from its task on: the format instruction and the in-context
+    examples before the first trained step (everything up to the last example turn) are dropped."""
+    first = next(i for i, e in enumerate(evs) if e.kind == "step")
+    last_example = max((i for i, e in enumerate(evs[:first]) if e.kind == "context"), default=-1)
+    return [e for e in evs[last_example + 1 :] if e.kind != "system"]
 
 
 def _copy(out: _Out, e: Event) -> None:

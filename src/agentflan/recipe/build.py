@@ -97,6 +97,7 @@ def _write(kind: SplitKind[Any], merge: Merging, staging: Path, progress: bool) 
     """Make the split's rows once and write them in every format it asks for."""
     from tqdm import tqdm
 
+    from agentflan.writers.agentflan import with_tools_shown
     from agentflan.writers.fanout import write_each
 
     report = SplitReport(kind.name, kind.spec.kind)
@@ -106,7 +107,9 @@ def _write(kind: SplitKind[Any], merge: Merging, staging: Path, progress: bool) 
         path.parent.mkdir(parents=True, exist_ok=True)
         targets.append((fmt, path))
         report.files[fmt] = path.relative_to(staging).as_posix()
-    with tqdm(kind.rows(merge, report), unit="row", desc=kind.name, disable=not progress, leave=False) as bar:
+    # every format gets the rows with their tools shown, so a native row trains as its JSONL row does
+    rows = map(with_tools_shown, kind.rows(merge, report))
+    with tqdm(rows, unit="row", desc=kind.name, disable=not progress, leave=False) as bar:
         write_each(bar, targets)
     if not kind.general:
         merge.agent_rows += report.rows

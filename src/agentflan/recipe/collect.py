@@ -102,6 +102,9 @@ class Collected:
         self.chats: dict[str, BottomK[ChatPair]] = {}
         self.toolsets: dict[str, BottomK[ToolSet]] = {}
         self.general_hashes: dict[str, list[float]] = {}
+        #: trajectory key -> source of each chat a negatives split answers (planned or made): the
+        #: general splits, planned and written last, leave those chats out
+        self.negative_chats: dict[str, str] = {}
 
     def add(self, r: TaskResult) -> None:
         totals = self.sources.setdefault(r.source, SourceTotals())

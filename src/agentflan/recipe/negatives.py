@@ -1,12 +1,16 @@
 """Negative samples: rows that teach a model when not to call a tool. Each is (system, user, assistant):
 
 - ``no_tools``: a request that needs a tool, with none offered; the reply helps without
-  calling anything and says what it cannot do;
+  calling anything: a plain answer where the request is answerable without a tool (a
+  computation: the trajectory's own final answer, real data), else an honest "I can't do that
+  here" that never names a tool the row does not show;
 - ``chat_with_tools``: ordinary chat while tools are offered; the reply answers directly.
 
 Replies come from a generator :class:`~agentflan.evaluate.base.Backend` when one is given
 (any OpenAI-compatible endpoint or a local transformers model), else from offline sources:
-the chat data's own answers for ``chat_with_tools``, seeded reply templates for ``no_tools``.
+the chat data's own answers for ``chat_with_tools``; for ``no_tools`` the trajectory's final answer
+when every tool it called only computes (``negatives.answerable_tools`` patterns), else seeded
+reply templates.
 Every reply is checked with the protocol parsers: one that parses as a tool call in any
 protocol is never used. Each row records what produced its reply (``meta["producer"]``).
 """
@@ -15,9 +19,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from agentflan.conversation import Capability, Conversation, Message, Tool
 from agentflan.protocols.base import ParseFailure, get_protocol
@@ -31,12 +35,13 @@ if TYPE_CHECKING:
 
 NO_TOOLS = "no_tools"
 CHAT_WITH_TOOLS = "chat_with_tools"
+_C = TypeVar("_C")
 CALL_PROTOCOLS: tuple[str, ...] = ("react", "json", "json-goal", "fireact")
 TEMPLATE = "template"
 CHAT_DATA = "chat-data"
+CORPUS_ANSWER = "corpus-answer"
 
 _BEGIN = re.compile(r"\s*Begin!\s*\Z")
-_FOR_TOOL = re.compile(r".*_for_")
 
 
 @dataclass(slots=True)
@@ -62,7 +67,11 @@ def tool_query(conv: Conversation, evs: list[Event], key: str) -> ToolQuery | No
     called = tuple(dict.fromkeys(c.name for e in evs if e.step is not None for c in e.step.tool_calls))
     if first is None or not called or not first.text.strip():
         return None
-    return ToolQuery(conv.id, _BEGIN.sub("", first.text).strip(), [], "", list(called), key=key)
+    # an answer counts only when the first request alone led to the call (no details asked for later)
+    observed = next((i for i, e in enumerate(evs) if e.kind == "observation"), len(evs))
+    alone = sum(e.kind == "user" for e in evs[:observed]) == 1
+    answer = next((e.step.final_answer for e in evs[observed:] if e.step is not None and e.step.final_answer), None) if alone else None
+    return ToolQuery(conv.id, _BEGIN.sub("", first.text).strip(), [], "", list(called), key=key, answer=(answer or "").strip())
 
 
 def chat_pair(conv: Conversation, key: str) -> ChatPair | None:
@@ -89,19 +98,18 @@ def contains_tool_call(text: str, protocols: Sequence[str] = CALL_PROTOCOLS) -> 
     return False
 
 
-def describe_need(called: Sequence[str]) -> str:
-    """What a request needs, from the tools it called: "a tool such as weather" (ToolBench's
-    ``weather.get_forecast_for_weather`` and ``get_forecast_for_weather`` both name the tool ``weather``)."""
-    names = []
-    for name in called:
-        short = name.split(".", 1)[0] if "." in name else _FOR_TOOL.sub("", name)
-        if short and short not in names:
-            names.append(short)
-    if not names:
-        return "an external tool"
-    if len(names) == 1:
-        return f"a tool such as {names[0]}"
-    return f"tools such as {', '.join(names[:-1])} and {names[-1]}"
+def answerable(query: ToolQuery, phrasings: Phrasings) -> bool:
+    """Whether a model can answer the request itself: every tool the trajectory called only computes
+    (its name matches a ``negatives.answerable_tools`` pattern) and the trajectory has a final answer
+    that calls nothing and names none of its tools."""
+    patterns = [re.compile(t.template) for t in phrasings.pools["negatives.answerable_tools"]]
+    bare = [n.rsplit(".", 1)[-1] for n in query.acceptable]
+    return (
+        bool(query.answer)
+        and all(any(p.search(n) for p in patterns) for n in bare)
+        and not any(n in query.answer for n in (*query.acceptable, *bare))
+        and not contains_tool_call(query.answer)
+    )
 
 
 def _shorten(text: str, limit: int = 160) -> str:
@@ -121,6 +129,8 @@ class _Pending:
     conv: Conversation
     offline: str
     generator_system: str
+    #: what produced ``offline``
+    fallback: str
 
 
 def negatives(
@@ -140,7 +150,7 @@ def negatives(
     from agentflan.recipe.align import describe_tools
 
     rows_a: list[_Pending] = []
-    for q in queries[:n_no_tools]:
+    for q in _distinct(queries, n_no_tools, lambda q: q.query):
         rng = random.Random(f"{seed}|negative|{q.key}")
         conv = Conversation(
             id=q.key,
@@ -150,10 +160,13 @@ def negatives(
             ],
             meta={"origin_id": q.id, "negative": NO_TOOLS, "recipe_source": q.source},
         )
-        offline = phrasings.fill(rng, "negatives.no_tools_reply", need=describe_need(q.acceptable), request=_shorten(q.query))
-        rows_a.append(_Pending(conv, offline, phrasings.fill(rng, "negatives.no_tools_generator_system")))
+        if answerable(q, phrasings):
+            offline, fallback = q.answer, CORPUS_ANSWER
+        else:
+            offline, fallback = phrasings.fill(rng, "negatives.no_tools_reply", request=_shorten(q.query)), TEMPLATE
+        rows_a.append(_Pending(conv, offline, phrasings.fill(rng, "negatives.no_tools_generator_system"), fallback))
     rows_b: list[_Pending] = []
-    for c in chats[:n_chat] if toolsets else ():
+    for c in distinct_chats(chats, n_chat) if toolsets else ():
         rng = random.Random(f"{seed}|negative|{c.key}")
         tools = rng.choice(toolsets).tools
         system = phrasings.fill(rng, "negatives.chat_system", tools=describe_tools(tools, phrasings, rng))
@@ -161,21 +174,47 @@ def negatives(
             id=c.key,
             messages=[Message(role="system", content=system), Message(role="user", content=c.user)],
             tools=list(tools),
-            meta={"origin_id": c.origin, "negative": CHAT_WITH_TOOLS, "recipe_source": c.source},
+            meta={"origin_id": c.origin, "negative": CHAT_WITH_TOOLS, "recipe_source": c.source, "trajectory_key": c.key},
         )
-        rows_b.append(_Pending(conv, c.reply, phrasings.fill(rng, "negatives.chat_generator_system")))
-    for kind, rows, fallback in ((NO_TOOLS, rows_a, TEMPLATE), (CHAT_WITH_TOOLS, rows_b, CHAT_DATA)):
+        rows_b.append(_Pending(conv, c.reply, phrasings.fill(rng, "negatives.chat_generator_system"), CHAT_DATA))
+    for kind, rows in ((NO_TOOLS, rows_a), (CHAT_WITH_TOOLS, rows_b)):
         replies: list[str | None] = _generate(rows, generator, sampling) if generator is not None else [None] * len(rows)
         for row, generated in zip(rows, replies, strict=True):
             if generator is not None and generated is not None and generated.strip() and not contains_tool_call(generated):
                 reply, producer = generated.strip(), f"generator:{generator.name}:{generator.model}"
             else:
-                reply, producer = row.offline, fallback if generator is None else f"{fallback} (generator reply unusable)"
+                reply, producer = row.offline, row.fallback if generator is None else f"{row.fallback} (generator reply unusable)"
             if contains_tool_call(reply):
                 continue
             row.conv.messages.append(whole_turn(reply, Capability.REASONING, meta={"part": "reply"}))
             row.conv.meta["producer"] = producer
             yield Negative(row.conv, kind, producer)
+
+
+def planned(queries: Sequence[ToolQuery], chats: Sequence[ChatPair], has_tools: bool, *, n_no_tools: int, n_chat: int) -> int:
+    """The rows :func:`negatives` makes offline from these candidates (for a dry run)."""
+    rows_b = len(distinct_chats(chats, n_chat)) if has_tools else 0
+    return len(_distinct(queries, n_no_tools, lambda q: q.query)) + rows_b
+
+
+def distinct_chats(chats: Sequence[ChatPair], n: int) -> list[ChatPair]:
+    """The chats that become ``chat_with_tools`` rows (when tools are offered)."""
+    return _distinct(chats, n, lambda c: c.user)
+
+
+def _distinct(candidates: Sequence[_C], n: int, text: Callable[[_C], str]) -> list[_C]:
+    """The first ``n`` candidates whose text (whitespace and case aside) no earlier one has: corpora
+    repeat requests, and a repeated negative teaches one reply many times."""
+    seen: set[str] = set()
+    out: list[_C] = []
+    for c in candidates:
+        if len(out) == n:
+            break
+        norm = " ".join(text(c).lower().split())
+        if norm not in seen:
+            seen.add(norm)
+            out.append(c)
+    return out
 
 
 def _generate(rows: list[_Pending], generator: Backend, sampling: Sampling | None) -> list[str | None]:

@@ -21,7 +21,7 @@ import yaml
 
 from agentflan.errors import ConfigError
 
-FILES = ("tflan", "cot", "system", "format_following", "negatives")
+FILES = ("tflan", "cot", "system", "format_following", "negatives", "agentinstruct")
 
 # slot -> the fields its templates may use
 SLOTS: dict[str, frozenset[str]] = {
@@ -46,10 +46,12 @@ SLOTS: dict[str, frozenset[str]] = {
     "format_following.user_no_params.json": frozenset({"goal", "tool"}),
     "format_following.user_no_params.string": frozenset({"goal", "tool"}),
     "negatives.no_tools_system": frozenset(),
-    "negatives.no_tools_reply": frozenset({"need", "request"}),
+    "negatives.no_tools_reply": frozenset({"request"}),
+    "negatives.answerable_tools": frozenset(),
     "negatives.no_tools_generator_system": frozenset(),
     "negatives.chat_system": frozenset({"tools"}),
     "negatives.chat_generator_system": frozenset(),
+    **{f"agentinstruct.{task}": frozenset() for task in ("os", "db", "alfworld", "kg", "webshop", "mind2web")},
 }
 
 

@@ -11,7 +11,7 @@ from agentflan.batch import OnError
 from agentflan.conversation import CAPABILITIES
 from agentflan.recipe.build import check_formats, inputs_of
 from agentflan.recipe.collect import plan_tasks, run_tasks
-from agentflan.recipe.config import Recipe
+from agentflan.recipe.config import FormatFollowingSplit, NegativesSplit, Recipe
 from agentflan.recipe.kinds import kinds_of, write_order
 from agentflan.recipe.phrasings import load_phrasings
 from agentflan.recipe.scan import Context
@@ -33,7 +33,42 @@ def dry_run(recipe: Recipe, *, workers: int = 1, on_error: OnError | str = OnErr
             agent_rows += info["rows"]
         splits[kind.name] = info
     splits = {s.name: splits[s.name] for s in recipe.splits}
-    return {"recipe": recipe.name, "seed": recipe.seed, "inputs": {k: v.to_dict() for k, v in inputs_of(recipe, collected).items()}, "splits": splits}
+    inputs = {k: v.to_dict() for k, v in inputs_of(recipe, collected).items()}
+    rows = {name: info["rows"] for name, info in splits.items()}
+    for spec in recipe.splits:
+        estimate = _full_size_rows(recipe, spec, splits[spec.name], inputs, rows)
+        if estimate is not None:
+            splits[spec.name]["full_size_rows"] = estimate
+    return {"recipe": recipe.name, "seed": recipe.seed, "inputs": inputs, "splits": splits}
+
+
+def _scale(recipe: Recipe, names: list[str], inputs: dict[str, Any]) -> float | None:
+    """Full size / conversations read, over ``names``; None unless each declares ``full_size``."""
+    sizes = [recipe.sources[n].full_size for n in names]
+    read = sum(inputs[n]["conversations"] for n in names)
+    if not names or any(size is None for size in sizes) or read == 0:
+        return None
+    return sum(s for s in sizes if s is not None) / read
+
+
+def _full_size_rows(recipe: Recipe, spec: Any, info: dict[str, Any], inputs: dict[str, Any], rows: dict[str, int]) -> int | None:
+    """The rows a split would get from the full sources, scaled from the sample this dry run read
+    (each source's kept share is assumed to hold at full size); None without ``full_size``."""
+    if isinstance(spec, NegativesSplit):
+        tools, chats = _scale(recipe, spec.tool_sources, inputs), _scale(recipe, spec.chat_sources, inputs)
+        if tools is None or chats is None:
+            return None
+        return min(spec.n_no_tools, round(info["no_tools_candidates"] * tools)) + min(spec.n_chat, round(info["chat_candidates"] * chats))
+    scale = _scale(recipe, spec.sources, inputs)
+    if scale is None:
+        return None
+    if isinstance(spec, FormatFollowingSplit):
+        return min(spec.n, round(info["candidates"] * scale))
+    share = getattr(spec, "share", None)
+    if share is not None:  # the group's total times the fraction: a small sample splits unevenly
+        group = sum(rows[s.name] for s in recipe.groups()[share.group])
+        return round(group * scale * share.fraction)
+    return round(info["rows"] * scale)
 
 
 def format_plan(plan: dict[str, Any], out: str | Path) -> str:
@@ -59,7 +94,8 @@ def format_plan(plan: dict[str, Any], out: str | Path) -> str:
             detail += f", {s['no_tools_candidates']} tool requests, {s['chat_candidates']} chats, replies: {s['replies']}"
         if "available" in s:
             detail += f", {s['available']} available"
-        lines.append(f"  {name:<36} {s['rows']:>8} rows  {detail}")
+        full = f"  (~{s['full_size_rows']:,} at full size)" if "full_size_rows" in s else ""
+        lines.append(f"  {name:<36} {s['rows']:>8} rows{full}  {detail}")
     out = Path(out)
     lines += ["", f"outputs under {out}/: <split>.jsonl (first format), <format>/<split> (others), manifest.json, datacard.html"]
     return "\n".join(lines)

@@ -27,7 +27,14 @@ from agentflan.recipe.kinds import Offered, kinds_of, write_order
 from agentflan.recipe.negatives import ChatPair, ToolSet
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.split import BottomK, trajectory_key
-from agentflan.recipe.trajectory import Event, StepError, ends_with_answer, events, full_trajectories
+from agentflan.recipe.trajectory import (
+    Event,
+    StepError,
+    ends_with_answer,
+    events,
+    full_trajectories,
+    has_thoughts,
+)
 from agentflan.sources.tool_queries import ToolQuery
 from agentflan.writers import RecordWriter, get_writer
 
@@ -106,6 +113,7 @@ def scan(task: Task, ctx: Context) -> TaskResult:
     except InputError as exc:
         result.error = (str(exc.location), exc.reason, exc.field)
     result.rejected = rejects.stats.rejected
+    result.filtered.update(rejects.stats.unused)  # what the reader passed over, by why, beside the filters
     return result
 
 
@@ -145,7 +153,7 @@ class _Scanner:
         self.config = ctx.recipe.sources[task.source]
         self.extra_tools = [Tool.from_dict(t) for t in self.config.tools or ()]
         self.kinds = [k for k in write_order(kinds_of(ctx.recipe)) if task.source in k.source_names()]
-        self.needs_events = self.config.filter.final_answer or any(k.needs_events(task.source) for k in self.kinds)
+        self.needs_events = self.config.filter.final_answer or self.config.filter.thoughts != "any" or any(k.needs_events(task.source) for k in self.kinds)
         self.writers = {
             k.name: [w for w in map(get_writer, ctx.recipe.formats_of(k.spec)) if isinstance(w, RecordWriter)] for k in self.kinds
         }
@@ -193,6 +201,9 @@ class _Scanner:
                 return
         if flt.final_answer and evs is not None and not ends_with_answer(evs):
             self.result.filtered["no final answer"] += 1
+            return
+        if evs is not None and not has_thoughts(evs, flt.thoughts):
+            self.result.filtered[f"a step without a thought ({flt.thoughts})"] += 1
             return
         self.result.kept += 1
         item = Offered(conv, evs, trajectory_key(conv), conv.id, location)

@@ -158,6 +158,18 @@ def ends_with_answer(evs: list[Event]) -> bool:
     return last is not None and last.final_answer is not None and bool(last.final_answer.strip())
 
 
+def has_thoughts(evs: list[Event], which: str) -> bool:
+    """Whether the steps that call a tool say why (a non-empty thought): at ``every_step``, or at
+    every step ``after_first_step`` (ToolBench's first call usually comes with no text); ``any``
+    asks nothing. A step without a thought becomes a training row with no reasoning in it."""
+    steps = [e.step for e in evs if e.step is not None and e.step.tool_calls]
+    if which == "after_first_step":
+        steps = steps[1:]
+    elif which != "every_step":
+        return True
+    return all(bool((s.thought or "").strip()) for s in steps)
+
+
 def offered_tools(conv: Conversation, finish_tool: str = FINISH_TOOL) -> list[Tool]:
     """The tools a rewritten row offers: all but the ``Finish`` pseudo-tool (its answer is a plain reply now)."""
     return [t for t in conv.tools if t.name != finish_tool]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import itertools
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from agentflan.conversation import CAPABILITIES
 from agentflan.io import atomic_open
 from agentflan.jsonutil import dumps
 from agentflan.recipe.manifest import Count
-from agentflan.report import plots
+from agentflan.report import headline, plots
 from agentflan.report.collect import BuildOutput, Collected, EvalOutput, SuiteOutput, TrainOutput, collect
 from agentflan.report.evalpage import item_charts
 
@@ -322,10 +323,10 @@ def compare_evals(evals: Sequence[EvalOutput], plot: _Plotter) -> list[Block]:
         rates = [k for k in names if k not in hundred and all(0.0 <= m.get(k, 0.0) <= 1.0 for m in metrics.values())]
         scores = [k for k in names if k in hundred or (k not in rates and not _is_count(k)
                   and all(0.0 <= m.get(k, 0.0) <= 100.0 for m in metrics.values()))]
-        if rates:
+        if any(m.get(k) for m in metrics.values() for k in rates):  # no chart of all-zero bars
             block.figures.append(plot.bar({lab: {k: 100.0 * m.get(k, 0.0) for k in rates} for lab, m in metrics.items()},
                                           title=f"{suite}: rates per run", xlabel="metric", ylabel="rate (% of items)"))
-        if scores:
+        if any(m.get(k) for m in metrics.values() for k in scores):
             block.figures.append(plot.bar({lab: {k: m.get(k, 0.0) for k in scores} for lab, m in metrics.items()},
                                           title=f"{suite}: scores per run", xlabel="metric", ylabel="score (0–100 points)"))
         top = {label: {k: v for k, v in (s.summary.get("metrics") or {}).items() if not isinstance(v, Mapping)} for label, s in runs}
@@ -375,9 +376,20 @@ def compare_builds(builds: Sequence[BuildOutput], plot: _Plotter) -> list[Block]
 # --------------------------------------------------------------------------- page
 
 
+def headline_section(found: Collected) -> Section | None:
+    """Per run side by side: Agent-H, tool-need, tool steps, supervised tokens; warnings; replies."""
+    values = headline.headline_values(found)
+    columns, rows = headline.headline_rows(values)
+    samples = Table(["run", "suite", "item", "right?", "model reply"], headline.sample_replies(found), "Sample model replies")
+    block = Block(heading="The scores that matter", notes=headline.warnings(values), details=[samples] if samples.rows else [],
+                  tables=[Table(columns=columns, rows=[[_fmt(c) for c in r] for r in rows], caption="one column per run")])
+    return None if not rows else Section("headline", "Headline", "What the tuned model does, per run.", [block])
+
+
 def sections(found: Collected) -> list[Section]:
     plot = _Plotter()
-    out = []
+    top = headline_section(found)
+    out = [top] if top is not None else []
     comparisons = compare_evals(found.evals, plot) + compare_trains(found.trains, plot) + compare_builds(found.builds, plot)
     if comparisons:
         out.append(Section("compare", "Side by side", "Outputs of the same kind next to each other.", comparisons))
@@ -393,23 +405,31 @@ def sections(found: Collected) -> list[Section]:
     return out
 
 
-def render(found: Collected, title: str = "agentflan report") -> str:
+def render(found: Collected, title: str = "agentflan report", base: Path | None = None) -> str:
+    """The page; paths are shown relative to ``base`` (the report's folder) when given."""
     import jinja2
+
+    def shown(path: str | Path) -> str:
+        return os.path.relpath(Path(path).resolve(), base.resolve()) if base is not None and str(path) else str(path)
+
+    parts = sections(found)
+    for block in (b for section in parts for b in section.blocks):
+        block.path = shown(block.path)
 
     template_text = (resources.files("agentflan") / "data" / "report" / "report.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return env.from_string(template_text).render(
         title=title,
         version=__version__,
-        roots=[str(r) for r in found.roots],
-        sections=sections(found),
+        roots=[shown(r) for r in found.roots],
+        sections=parts,
     )
 
 
 def write_report(dirs: Sequence[str | Path], out: str | Path, title: str = "agentflan report") -> Path:
     """Collect the outputs under ``dirs`` and write the page to ``out`` atomically."""
-    page = render(collect(dirs), title=title)
     target = Path(out)
+    page = render(collect(dirs), title=title, base=target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(target) as fh:
         fh.write(page)

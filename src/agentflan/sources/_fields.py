@@ -149,6 +149,11 @@ def parse_call(name: Any, arguments: Any, loc: Location, field: str, call_id: st
         return ToolCall(name=name, id=call_id)
     if isinstance(arguments, str):
         # As ToolCall.from_text: the text is kept, and why it is not a JSON object recorded.
+        if arguments.startswith('"') and arguments.endswith('"'):
+            # Text that is not JSON, stored as a JSON string (our parquet / hf-dataset arguments)
+            inner = loads_json_string(arguments)
+            if inner is not None:
+                arguments = inner
         args, error = loads_object(arguments)
         raw: str | None = arguments
         if error is None and "\n" not in arguments and arguments == dumps(args):
@@ -156,6 +161,8 @@ def parse_call(name: Any, arguments: Any, loc: Location, field: str, call_id: st
         return ToolCall(name=name, arguments=args, raw_arguments=raw, id=call_id, arguments_error=error)
     if isinstance(arguments, dict):
         return ToolCall(name=name, arguments=arguments, id=call_id)
+    if isinstance(arguments, (list, int, float, bool)):  # decoded JSON that is not an object: kept as its text
+        return ToolCall.from_text(name, dumps(arguments), call_id)
     raise InputError(loc, f"arguments must be a JSON object or a string, got {_kind(arguments)}", f"{field}.arguments")
 
 
@@ -163,3 +170,12 @@ def _kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number", type(None): "null"}.get(
         type(value), type(value).__name__
     )
+
+
+def loads_json_string(text: str) -> str | None:
+    """The string a JSON string literal holds, or None when ``text`` is not one."""
+    try:
+        value = loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None

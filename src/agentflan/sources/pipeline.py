@@ -198,10 +198,10 @@ def _convert_stream(records: Iterator[RawRecord], forced: SourceFormat | None, h
         if raw.error is not None:
             handler.handle(raw.error, None)
             continue
+        fmt.take_unused()  # notes left by a conversion that failed: a rejected record counts only as rejected
         try:
             conversations = list(fmt.convert(raw.value, raw.location))
         except InputError as exc:
-            fmt.take_unused()  # the record is rejected whole: nothing of it counts as passed over
             handler.handle(exc, raw.value)
             continue
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:

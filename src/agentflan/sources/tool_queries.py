@@ -68,6 +68,9 @@ class ToolQuery:
     group: str = ""
     #: a content key of its trajectory (:func:`agentflan.recipe.split.trajectory_key`), when one was taken
     key: str = ""
+    #: the trajectory's first answer after a tool result, when the first request alone led to the call
+    #: (the recipe's negatives answer a request a model can compute itself with it)
+    answer: str = ""
 
 
 @dataclass(slots=True)

@@ -85,7 +85,7 @@ class TrainConfig(_Strict):
     save_steps: int = Field(default=500, gt=0, description="steps between checkpoints")
     save_total_limit: int | None = Field(default=2, gt=0, description="checkpoints kept, oldest deleted first (none: all)")
     resume: Literal["auto"] | bool | str = Field(
-        default="auto", description="auto (from the last checkpoint in output_dir) | true | false | a checkpoint path"
+        default="auto", description="auto (from the last complete checkpoint in output_dir; a finished run is left as is) | true | false | a checkpoint path"
     )
     wandb: bool = Field(default=False, description="also log to Weights & Biases (needs wandb installed)")
 

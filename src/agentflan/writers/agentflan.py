@@ -10,14 +10,23 @@ The schema has three roles and text only, so:
   plain replies become ``Final Answer:`` steps, tool results become ``Observation:`` user turns
   and the ``react`` tool instruction is added to the system prompt (the schema has no tools
   field, so a model trained on the rows would otherwise never see the tools);
-- tool results otherwise become plain user turns (Agent-FLAN treats tool returns as the user).
+- tool results otherwise become plain user turns (Agent-FLAN treats tool returns as the user);
+- any other conversation with tools its system prompt does not name gets them listed there
+  (:func:`show_tools`): a reply such as "I can only create invoices" must not name a tool the
+  trained model was never shown.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from importlib import resources
 from typing import Any
 
+import yaml
+
 from agentflan.conversation import Conversation, Message
+from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 from agentflan.writers.base import RecordWriter, conversation_error, register
 
@@ -31,7 +40,8 @@ class AgentFlanWriter(RecordWriter):
 
     def encode(self, conv: Conversation) -> dict[str, Any]:
         react = get_protocol(PROTOCOL)
-        renders = any(m.role == "assistant" and m.protocol is None and m.tool_calls for m in conv.messages)
+        renders = renders_calls(conv)
+        conv = with_tools_shown(conv)
         turns: list[dict[str, Any]] = []
         for i, m in enumerate(conv.messages):
             if m.role == "assistant":
@@ -58,3 +68,45 @@ def _render(react: AgentProtocol, m: Message, conv: Conversation, i: int) -> str
         raise conversation_error(conv, f"{PROTOCOL} writes one call per turn; this turn has {len(m.tool_calls)}", f"messages[{i}].tool_calls")
     step = AgentStep(thought=m.content, tool_calls=list(m.tool_calls)) if m.tool_calls else AgentStep(final_answer=m.content)
     return react.render(step).text
+
+
+def renders_calls(conv: Conversation) -> bool:
+    """Whether the writer renders structured tool calls in ReAct (and adds the ReAct tool instruction)."""
+    return any(m.role == "assistant" and m.protocol is None and m.tool_calls for m in conv.messages)
+
+
+def with_tools_shown(conv: Conversation) -> Conversation:
+    """What this writer writes before its ReAct rendering: ``conv`` with :func:`show_tools` applied
+    unless the ReAct instruction will list the tools. A build applies it to every format alike, so a
+    row trains on the same prompt whatever format it is read from."""
+    return conv if renders_calls(conv) else show_tools(conv)
+
+
+def tools_shown(conv: Conversation) -> bool:
+    """Whether the system prompt names every tool the conversation offers (the test the chat
+    templates make before appending their own tool list)."""
+    system = conv.messages[0].content if conv.messages and conv.messages[0].role == "system" else ""
+    return all(t.name in system for t in conv.tools)
+
+
+def show_tools(conv: Conversation) -> Conversation:
+    """``conv`` with its tools listed in the system prompt unless it already names them all;
+    the same conversation object when nothing is missing."""
+    if tools_shown(conv):
+        return conv
+    text = _listing()
+    listing = text["tool_listing_intro"] + "".join(dumps(t.to_dict()) + "\n" for t in conv.tools) + text["tool_listing_outro"]
+    messages = list(conv.messages)
+    if messages and messages[0].role == "system":
+        first = messages[0]
+        content = f"{first.content}\n\n{listing}" if first.content else listing
+        messages[0] = dataclasses.replace(first, content=content)
+    else:
+        messages.insert(0, Message(role="system", content=listing))
+    return dataclasses.replace(conv, messages=messages)
+
+
+@functools.cache
+def _listing() -> dict[str, str]:
+    path = resources.files("agentflan") / "data" / "formats" / "agentflan.yaml"
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))

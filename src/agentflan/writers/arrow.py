@@ -2,8 +2,12 @@
 
 Rows are the OpenAI/TRL records of :mod:`agentflan.writers.openai` under one fixed schema,
 because Arrow needs a column type per field while tool schemas and call arguments differ from
-row to row: ``tools`` is a JSON string (TRL's SFTTrainer decodes it) and call ``arguments`` are
-JSON text. ``id`` and the OpenAI ``weight`` (assistant ``loss``) are kept. Both outputs are
+row to row: ``tools`` and call ``arguments`` are stored as JSON text under the ``datasets``
+feature ``Json``, so ``load_dataset("parquet")`` gives them back as objects, as chat templates
+(``arguments | tojson``) and TRL expect; pyarrow alone sees the JSON text. The ``hf-dataset``
+folder keeps ``tools`` and call ``arguments`` as JSON text (``datasets`` 5.2 cannot save a nested
+``Json`` column that holds no value): decode them with ``json.loads`` before a template that
+applies ``tojson`` (TRL decodes ``tools`` itself), or write parquet. ``id`` and the OpenAI ``weight`` (assistant ``loss``) are kept. Both outputs are
 written in batches (memory stays flat) and atomically. Needs the ``hf`` extra.
 """
 
@@ -18,7 +22,7 @@ from agentflan.batch import Rejects
 from agentflan.conversation import Conversation
 from agentflan.errors import ConfigError
 from agentflan.io import atomic_dir, atomic_path
-from agentflan.jsonutil import dumps
+from agentflan.jsonutil import dumps, loads
 from agentflan.writers.base import Writer, register
 from agentflan.writers.openai import message_record, tool_records
 
@@ -26,7 +30,33 @@ BATCH_ROWS = 1000
 MESSAGE_FIELDS = ("role", "content", "name", "tool_call_id", "weight", "tool_calls")
 
 
+def hf_features(json_type: Any = None) -> Any:
+    """The rows' ``datasets`` features: ``arguments`` and ``tools`` are ``Json`` (stored as JSON text,
+    read back as objects), so a chat template's ``arguments | tojson`` renders them once-encoded;
+    or ``json_type`` instead of ``Json``."""
+    datasets = _require("datasets")
+    string = datasets.Value("string")
+    json_type = json_type or datasets.Json()
+    call = {"id": string, "type": string, "function": {"name": string, "arguments": json_type}}
+    message = {
+        "role": string,
+        "content": string,
+        "name": string,
+        "tool_call_id": string,
+        "weight": datasets.Value("int64"),
+        "tool_calls": datasets.List(call),
+    }
+    return datasets.Features({"id": string, "messages": datasets.List(message), "tools": json_type})
+
+
+def text_features() -> Any:
+    """:func:`hf_features` with arguments and tools as plain JSON text (the ``hf-dataset`` folder)."""
+    return hf_features(_require("datasets").Value("string"))
+
+
 def arrow_schema() -> Any:
+    """The rows' Arrow schema with JSON as plain strings: pyarrow cannot build nested JSON extension
+    arrays from rows, so batches are built with it and then cast to :func:`hf_features`'s schema."""
     pa = _require("pyarrow")
     call = pa.struct(
         [
@@ -52,26 +82,40 @@ def arrow_row(conv: Conversation) -> dict[str, Any]:
     messages = []
     for m in conv.messages:
         d = message_record(m, arguments_as_text=True)
+        for call in d.get("tool_calls", ()):
+            call["function"]["arguments"] = _json_text(call["function"]["arguments"])
         messages.append({k: d.get(k) for k in MESSAGE_FIELDS})
     return {"id": conv.id, "messages": messages, "tools": dumps(tool_records(conv)) if conv.tools else None}
+
+
+def _json_text(arguments: Any) -> str:
+    """Arguments text as stored: JSON text as it is; source text that is not JSON becomes a JSON string
+    (``datasets`` reads it back as that text)."""
+    if isinstance(arguments, str):
+        try:
+            loads(arguments)
+        except ValueError:
+            return dumps(arguments)
+        return arguments
+    return dumps(arguments)
 
 
 def write_parquet(conversations: Iterable[Conversation], target: Path) -> int:
     """Every conversation is expressible here (roles and text pass through), so nothing is rejected."""
     pa = _require("pyarrow")
     pq = _require("pyarrow.parquet")
-    schema = arrow_schema()
+    schema, stored = arrow_schema(), hf_features().arrow_schema
     count = 0
-    with atomic_path(target) as tmp, pq.ParquetWriter(str(tmp), schema) as out:
+    with atomic_path(target) as tmp, pq.ParquetWriter(str(tmp), stored) as out:
         batch: list[dict[str, Any]] = []
         for row in map(arrow_row, conversations):
             batch.append(row)
             if len(batch) >= BATCH_ROWS:
-                out.write_table(pa.Table.from_pylist(batch, schema=schema))
+                out.write_table(pa.Table.from_pylist(batch, schema=schema).cast(stored))
                 count += len(batch)
                 batch.clear()
         if batch or not count:
-            out.write_table(pa.Table.from_pylist(batch, schema=schema))
+            out.write_table(pa.Table.from_pylist(batch, schema=schema).cast(stored))
             count += len(batch)
     return count
 
@@ -88,7 +132,7 @@ class ParquetWriter(Writer):
 @register
 class HFDatasetWriter(Writer):
     name = "hf-dataset"
-    description = "Hugging Face datasets folder (save_to_disk; load_from_disk): OpenAI/TRL rows"
+    description = "Hugging Face datasets folder (save_to_disk; load_from_disk): OpenAI/TRL rows, tools and arguments as JSON text"
 
     def write(self, conversations: Iterable[Conversation], path: Path, rejects: Rejects | None = None) -> int:
         datasets = _require("datasets")
@@ -98,7 +142,9 @@ class HFDatasetWriter(Writer):
             quiet = datasets.are_progress_bars_disabled()
             datasets.disable_progress_bars()  # the caller shows its own progress
             try:
-                dataset = datasets.Dataset.from_parquet(str(staging), cache_dir=str(Path(work) / "cache"))
+                # datasets 5.2 cannot save a nested Json column that holds no value (a shard without
+                # calls): here arguments and tools stay JSON text.
+                dataset = datasets.Dataset.from_parquet(str(staging), features=text_features(), cache_dir=str(Path(work) / "cache"))
                 with atomic_dir(path) as out:
                     dataset.save_to_disk(str(out))
             finally:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from agentflan.conversation import Conversation, Tool
 from agentflan.recipe.config import NegativesSplit, Recipe
 from agentflan.recipe.kinds.base import Merging, Offered, Scanning, SplitKind, offered, sample_of, tagged_row
-from agentflan.recipe.negatives import ToolSet, chat_pair, negatives, tool_query
+from agentflan.recipe.negatives import ToolSet, chat_pair, distinct_chats, negatives, planned, tool_query
 from agentflan.recipe.split import BottomK
 from agentflan.recipe.trajectory import offered_tools, qualified_names
 
@@ -26,8 +26,8 @@ TOOLSETS = 256
 
 
 def spare(n: int) -> int:
-    """Candidates to keep for ``n`` rows: a few more, for those a check turns away."""
-    return n + max(8, n // 4)
+    """Candidates to keep for ``n`` rows: more, for those a check or a repeated request turns away."""
+    return 2 * n + 8
 
 
 class Negatives(SplitKind[NegativesSplit]):
@@ -65,9 +65,12 @@ class Negatives(SplitKind[NegativesSplit]):
         queries = offered(collected.queries, s.name)
         chats = offered(collected.chats, s.name)
         toolsets = offered(collected.toolsets, s.name)
-        rows_b = min(s.n_chat, chats) if toolsets else 0
-        replies = f"generator {s.generator.backend}:{s.generator.model}" if s.generator else "offline (templates, chat data)"
-        return {"no_tools_candidates": queries, "chat_candidates": chats, "rows": min(s.n_no_tools, queries) + rows_b, "replies": replies}
+        chat_items = sample_of(collected.chats, s.name).items()
+        rows = planned(sample_of(collected.queries, s.name).items(), chat_items, toolsets > 0, n_no_tools=s.n_no_tools, n_chat=s.n_chat)
+        if toolsets:
+            collected.negative_chats.update((c.key, c.source) for c in distinct_chats(chat_items, s.n_chat))
+        replies = f"generator {s.generator.backend}:{s.generator.model}" if s.generator else "offline (corpus answers, templates, chat data)"
+        return {"no_tools_candidates": queries, "chat_candidates": chats, "rows": rows, "replies": replies}
 
     def rows(self, merge: Merging, report: SplitReport) -> Iterator[Conversation]:
         spec, seed = self.spec, merge.recipe.seed
@@ -89,6 +92,8 @@ class Negatives(SplitKind[NegativesSplit]):
                 conv = neg.conversation
                 conv.id = f"{spec.name}_{i}"
                 made[neg.kind] += 1
+                if "trajectory_key" in conv.meta:
+                    merge.collected.negative_chats[str(conv.meta["trajectory_key"])] = str(conv.meta.get("recipe_source", ""))
                 report.producers[neg.producer] += 1
                 report.row_producers[conv.id] = neg.producer
                 tagged_row(conv, report, merge.count)

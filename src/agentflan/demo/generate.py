@@ -1,0 +1,140 @@
+"""Write the demo data files from ``data/demo/world.yaml``, seeded and byte-reproducible.
+
+    python -m agentflan.demo.generate [--out DIR] [--seed N]
+
+Besides the trajectories, chat and questions, it writes the rows that teach a model the exact
+prompts evaluation uses (the paper's format-following data: "answer in the format the system
+prompt asks for"). Those prompts are not re-typed here: they are built by the evaluation's own
+builders (:func:`~agentflan.evaluate.agent_h_build.build_tool_need` and
+:func:`~agentflan.evaluate.agent_h_build.build_agent_h`) over the *training* trajectories and
+questions, and the expected reply is appended, so training and evaluation prompts agree by
+construction:
+
+- ``eval_layouts.jsonl``: a tool request with the tools offered -> the call, as a ReAct step
+  under the protocol prompt and as a ``{"name", "arguments"}`` line under the general prompt;
+- ``negative_layouts.jsonl``: a tool request with no or only unrelated tools, or an ordinary
+  question with tools offered -> a plain reply (``Thought: ... Final Answer: ...`` under the
+  protocol prompt, plain text under the general one): the paper's two kinds of negatives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from agentflan.conversation import ToolCall
+from agentflan.demo import CHAT, HELDOUT, LAYOUTS, NEGATIVE_LAYOUTS, QUESTIONS, TRAJECTORIES, demo_dir
+from agentflan.demo.world import HELDOUT as HELD_SIDE
+from agentflan.demo.world import TRAIN, World, load_world
+from agentflan.evaluate.base import EvalItem
+from agentflan.io import atomic_open
+from agentflan.protocols.base import AgentStep, get_protocol
+
+PROTOCOL = "react"
+
+
+def generate(out: Path, seed: int = 0) -> dict[str, Path]:
+    """Write every demo file under ``out``; returns name -> path."""
+    world = World(load_world(), seed)
+    sizes = world.world["sizes"]
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(f"{seed}/trajectories")
+    train = [world.trajectory(f"demo-{i:05d}", TRAIN, rng) for i in range(int(sizes["trajectories"]))]
+    held_rng = random.Random(f"{seed}/heldout")
+    held = [world.trajectory(f"held-{i:05d}", HELD_SIDE, held_rng) for i in range(int(sizes["heldout_trajectories"]))]
+    train_questions, held_questions = world.questions(TRAIN), world.questions(HELD_SIDE)
+    chat = [{"id": f"chat-{q['id']}", "conversations": [{"from": "human", "value": q["question"]}, {"from": "gpt", "value": q["answer"]}]}
+            for q in train_questions]
+    paths = {name: out / name for name in (TRAJECTORIES, HELDOUT, CHAT, QUESTIONS, LAYOUTS, NEGATIVE_LAYOUTS)}
+    _write(paths[TRAJECTORIES], train)
+    _write(paths[HELDOUT], held)
+    _write(paths[CHAT], chat)
+    _write(paths[QUESTIONS], held_questions)
+    with tempfile.TemporaryDirectory() as tmp:  # the builders read files: the training side only
+        traj_file, q_file = Path(tmp) / TRAJECTORIES, Path(tmp) / "train_questions.jsonl"
+        _write(traj_file, train)
+        _write(q_file, train_questions)
+        _write(paths[LAYOUTS], layout_rows(world, traj_file, int(sizes["layout_samples"]), seed))
+        _write(paths[NEGATIVE_LAYOUTS], negative_rows(world, traj_file, q_file, train, train_questions,
+                                                      int(sizes["negative_samples"]), seed))
+    return paths
+
+
+def layout_rows(world: World, trajectories: Path, n: int, seed: int) -> list[dict[str, Any]]:
+    """Tool-need prompts of the training trajectories, answered with the reference call."""
+    from agentflan.evaluate.agent_h_build import build_tool_need
+
+    items = build_tool_need([str(trajectories)], size=n, seed=seed, protocol=PROTOCOL, builtin=False)
+    thoughts = {c["id"]: c["messages"][2]["content"] for c in _read(trajectories)}
+    rows = []
+    for item in items:
+        ref = item.expected["reference"]
+        call = ToolCall(name=ref["name"], arguments=dict(ref["arguments"]))
+        if item.expected["prompt"] == "general":
+            reply = json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
+        else:
+            reply = get_protocol(PROTOCOL).render(AgentStep(thought=thoughts[item.meta["source_id"]], tool_calls=[call])).text.strip()
+        rows.append(_row(f"layout-{item.id}", item, reply))
+    return rows
+
+
+def negative_rows(world: World, trajectories: Path, questions: Path, train: list[dict[str, Any]],
+                  train_questions: list[dict[str, str]], n: int, seed: int) -> list[dict[str, Any]]:
+    """Agent-H prompts of the training requests and questions, answered without a call."""
+    from agentflan.evaluate.agent_h_build import build_agent_h
+
+    items = build_agent_h([str(trajectories)], general_questions=[str(questions)], size=n, seed=seed,
+                          protocol=PROTOCOL, builtin=False)
+    by_id = {c["id"]: c for c in train}
+    answers = {q["id"]: q["answer"] for q in train_questions}
+    pools = world.world
+    rows = []
+    for item in items:
+        rng = random.Random(f"{seed}/negative/{item.id}")
+        source_id = item.meta["source_id"]
+        if source_id in answers:
+            reply, thought = answers[source_id], rng.choice(pools["react_plain_thought"])
+        else:
+            reply, thought = world.no_tool_reply(by_id[source_id]), rng.choice(pools["react_no_tool_thought"])
+        if item.expected["prompt"] != "general":
+            reply = get_protocol(PROTOCOL).render(AgentStep(thought=thought, final_answer=reply)).text.strip()
+        rows.append(_row(f"negative-{item.id}", item, reply))
+    return rows
+
+
+def _row(row_id: str, item: EvalItem, reply: str) -> dict[str, Any]:
+    """An OpenAI-messages row: the evaluation item's own messages, then the reply. The tools stay in
+    the system prompt's text, as evaluation shows them (no ``tools`` field to render twice)."""
+    messages = [{"role": m.role, "content": m.content} for m in item.messages]
+    return {"id": row_id, "messages": [*messages, {"role": "assistant", "content": reply}]}
+
+
+def _write(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    with atomic_open(path) as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agentflan.demo.generate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=demo_dir(), help="output folder (default: the package's data/demo)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every choice (default: %(default)s)")
+    args = parser.parse_args(argv)
+    for name, path in generate(args.out, args.seed).items():
+        print(f"{name}: {sum(1 for _ in path.open(encoding='utf-8'))} rows -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

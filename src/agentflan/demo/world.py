@@ -1,0 +1,144 @@
+"""The demo world (``data/demo/world.yaml``) turned into conversations: request -> tool call ->
+observation -> answer trajectories, and tool-free fact questions.
+
+Every table of argument values is split once, by a seeded shuffle, into training and held-out
+values, so evaluation asks for cities, countries, tickers... the model never saw in training.
+All choices come from one ``random.Random`` per output, so a seed gives the same rows byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from agentflan.errors import ConfigError
+
+TRAIN, HELDOUT = "train", "heldout"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One drawn request: the tool, its argument values, and the words of the request."""
+
+    tool: dict[str, Any]
+    arguments: dict[str, Any]
+    request: str
+
+    def fill(self, template: str, extra: dict[str, Any] | None = None) -> str:
+        return string.Template(template).substitute({**self.arguments, **(extra or {})})
+
+
+def load_world() -> dict[str, Any]:
+    """The world file shipped in the package; a missing key is a :class:`ConfigError` naming it."""
+    path = resources.files("agentflan") / "data" / "demo" / "world.yaml"
+    world: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key in ("tables", "numbers", "tools", "facts", "system", "heldout_fraction"):
+        if key not in world:
+            raise ConfigError(f"{path}: missing key {key!r}")
+    for i, tool in enumerate(world["tools"]):
+        for key in ("name", "description", "parameters", "arguments", "requests", "thoughts", "observation", "answer", "no_tool"):
+            if key not in tool:
+                raise ConfigError(f"{path}: tools[{i}] ({tool.get('name', '?')}): missing key {key!r}")
+    return world
+
+
+def split_values(values: list[Any], fraction: float, seed: int, name: str) -> dict[str, list[Any]]:
+    """A table's values in two disjoint parts: ``train`` and ``heldout`` (at least one each)."""
+    shuffled = list(values)
+    random.Random(f"{seed}/split/{name}").shuffle(shuffled)
+    n_held = max(1, round(len(shuffled) * fraction))
+    return {HELDOUT: sorted(shuffled[:n_held], key=str), TRAIN: sorted(shuffled[n_held:], key=str)}
+
+
+class World:
+    """Draws requests, trajectories and questions for one side (``train`` or ``heldout``)."""
+
+    def __init__(self, world: dict[str, Any], seed: int):
+        self.world = world
+        frac = float(world["heldout_fraction"])
+        self.tables = {name: split_values(vals, frac, seed, name) for name, vals in world["tables"].items()}
+        self.facts = {name: split_values(sorted(f["pairs"].items()), frac, seed, f"facts/{name}") for name, f in world["facts"].items()}
+        self.tools = {t["name"]: t for t in world["tools"]}
+
+    def schema(self, tool: dict[str, Any]) -> dict[str, Any]:
+        """The tool in the OpenAI ``tools`` shape."""
+        return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
+                                                  "parameters": tool["parameters"]}}
+
+    def value(self, kind: str, side: str, rng: random.Random) -> Any:
+        """One value of an argument kind: a table entry of ``side``, a number, a tracking number or a time."""
+        if kind in self.tables:
+            return rng.choice(self.tables[kind][side])
+        numbers = {k: v[side] if isinstance(v, dict) and side in v else v for k, v in self.world["numbers"].items()}
+        if kind == "tracking":
+            return f"PK{self._number(numbers['digits'], rng)}"
+        if kind == "clock":
+            return f"{self._number(numbers['hour'], rng):02d}:{self._number(numbers['minute'], rng):02d}"
+        if kind in numbers:
+            return self._number(numbers[kind], rng)
+        raise ConfigError(f"world.yaml: argument kind {kind!r} is neither a table nor a number")
+
+    @staticmethod
+    def _number(spec: Any, rng: random.Random) -> Any:
+        if isinstance(spec, dict):
+            return rng.randint(int(spec["min"]), int(spec["max"]))
+        return rng.choice(spec)
+
+    def draw_call(self, tool: dict[str, Any], side: str, rng: random.Random) -> Call:
+        arguments: dict[str, Any] = {}
+        for arg, kind in tool["arguments"].items():
+            value = self.value(kind, side, rng)
+            while value in arguments.values() and kind in self.tables:  # from and to differ
+                value = self.value(kind, side, rng)
+            arguments[arg] = value
+        return Call(tool, arguments, string.Template(rng.choice(tool["requests"])).substitute(arguments))
+
+    def trajectory(self, conv_id: str, side: str, rng: random.Random) -> dict[str, Any]:
+        """One OpenAI-messages trajectory: the tool it needs among 1-2 others, in a seeded order."""
+        tool = rng.choice(self.world["tools"])
+        call = self.draw_call(tool, side, rng)
+        others = rng.sample([t for t in self.world["tools"] if t is not tool], rng.randint(1, 2))
+        offered = [tool, *others]
+        rng.shuffle(offered)
+        observation = {k: self._observed(spec, rng) for k, spec in tool["observation"].items()}
+        call_id = f"call_{conv_id.replace('-', '_')}"
+        return {
+            "id": conv_id,
+            "messages": [
+                {"role": "system", "content": self.world["system"]},
+                {"role": "user", "content": call.request},
+                {"role": "assistant", "content": call.fill(rng.choice(tool["thoughts"])),
+                 "tool_calls": [{"id": call_id, "type": "function",
+                                 "function": {"name": tool["name"], "arguments": json.dumps(call.arguments, ensure_ascii=False)}}]},
+                {"role": "tool", "tool_call_id": call_id, "name": tool["name"],
+                 "content": json.dumps({**call.arguments, **observation}, ensure_ascii=False)},
+                {"role": "assistant", "content": call.fill(tool["answer"], observation)},
+            ],
+            "tools": [self.schema(t) for t in offered],
+        }
+
+    def _observed(self, spec: Any, rng: random.Random) -> Any:
+        return self._number(spec, rng)
+
+    def no_tool_reply(self, conv: dict[str, Any]) -> str:
+        """The plain reply to a trajectory's request when no offered tool can serve it."""
+        call = conv["messages"][2]["tool_calls"][0]["function"]
+        return string.Template(self.tools[call["name"]]["no_tool"]).substitute(json.loads(call["arguments"]))
+
+    def questions(self, side: str) -> list[dict[str, str]]:
+        """Every fact question of ``side`` in every phrasing: ``{"id", "question", "answer"}``."""
+        rows = []
+        for name, fact in self.world["facts"].items():
+            for key, value in self.facts[name][side]:
+                for i, q in enumerate(fact["questions"]):
+                    fields = {"key": key, "value": value}
+                    answer = string.Template(fact["answer"]).substitute(fields)
+                    rows.append({"id": f"{side}-{name}-{key.replace(' ', '_')}-{i}",
+                                 "question": string.Template(q).substitute(fields), "answer": answer[:1].upper() + answer[1:]})
+        return rows
