@@ -1,6 +1,6 @@
 """Time ``agentflan quickstart`` stage by stage (the README promises under 10 minutes on 2 CPU cores).
 
-Usage: ``.venv/bin/python benchmarks/bench_quickstart.py [--steps N] [--ablation negatives] [--cores 2]``
+Usage: ``.venv/bin/python benchmarks/bench_quickstart.py [--steps N] [--ablation negatives|format|balance] [--cores 2]``
 
 ``--cores`` pins the process to that many CPU cores (Linux ``sched_setaffinity``) so a bigger
 machine measures what a 2-core laptop would see. Output goes to ``benchmarks/.work/quickstart``.
@@ -21,7 +21,7 @@ BUDGET_S = 600.0
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the quickstart's default)")
-    parser.add_argument("--ablation", choices=["negatives"], default=None)
+    parser.add_argument("--ablation", choices=["negatives", "format", "balance"], default=None)
     parser.add_argument("--cores", type=int, default=None, help="pin to this many cores (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / ".work" / "quickstart")
     args = parser.parse_args(argv)

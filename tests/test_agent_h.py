@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from agentflan.evaluate.agent_h import classify, make_suite, summarize_agent_h
 from agentflan.evaluate.base import ItemResult
-from agentflan.evaluate.response_calls import detect_calls
+from agentflan.protocols import detect_calls
 from agentflan.sources import read
 from conftest import shared_path
 

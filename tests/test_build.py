@@ -15,12 +15,11 @@ import pytest
 from agentflan.cli import main
 from agentflan.conversation import CAPABILITIES, Conversation
 from agentflan.errors import ConfigError, InputError
-from agentflan.protocols import get_protocol
+from agentflan.protocols import detect_calls, get_protocol
 from agentflan.protocols.base import ParseFailure
 from agentflan.recipe.build import build
 from agentflan.recipe.config import load_recipe
 from agentflan.recipe.manifest import Manifest
-from agentflan.recipe.negatives import CALL_PROTOCOLS
 from agentflan.recipe.plan import dry_run, format_plan
 from agentflan.report.datacard import write_datacard
 from conftest import ROOT, shared_path
@@ -179,10 +178,7 @@ def test_negatives_have_both_kinds_and_no_tool_call(built: tuple[Path, Manifest]
     for r in rows:
         assert [m.role for m in r.messages] == ["system", "user", "assistant"]
         reply = r.messages[2].content
-        for name in CALL_PROTOCOLS:
-            result = get_protocol(name).parse(reply)
-            step = result.partial if isinstance(result, ParseFailure) else result
-            assert step is None or not step.tool_calls, (r.id, name)
+        assert not detect_calls(reply), r.id
         if r.meta["negative"] == "no_tools":
             assert not r.tools and "API" not in r.messages[0].content
         else:
@@ -347,7 +343,7 @@ def test_format_following_rows_reproduce_the_released_j1s1_row_in_shape(built: t
     }
     rows = flan_rows(out, "instruct_j1s1")
     json_rows = [r for r in rows if r["conversation"][2]["content"].startswith("{")]
-    string_rows = [r for r in rows if r["conversation"][2]["content"].startswith("\nThought:")]
+    string_rows = [r for r in rows if r["conversation"][2]["content"].startswith("Thought:")]  # no stray newline
     assert len(json_rows) + len(string_rows) == len(rows) and abs(len(json_rows) - len(string_rows)) <= 1
     shapes = [_j1s1_shape(r["conversation"]) for r in json_rows]
     released_phrasing = [s for s, r in zip(shapes, json_rows, strict=True) if r["conversation"][0]["content"].startswith("You have access")]

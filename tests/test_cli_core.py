@@ -61,13 +61,13 @@ def test_convert_skip_defaults_the_rejects_path_and_counts_write_rejections(tmp_
 @pytest.mark.shared_data
 def test_inspect_summarises_a_corpus(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", str(shared_path("glaive", "glaive_toolcall_en_demo.json")), "--json", "--sample", "2"]) == 0
-    text = capsys.readouterr().out
-    report = json.loads(text[: text.rindex("}") + 1])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)  # stdout is the JSON document alone (`--json > stats.json`)
     assert report["rows"] == 300 and report["tools"]["calls"] == 211
     assert report["roles"] == {"assistant": 957, "user": 746, "tool": 211}
     assert report["turns_per_row"]["min"] == 2 and len(report["sample"]) == 2
     assert report["approx_tokens"]["total"] > 100_000
-    assert text.rstrip().endswith("read 300, written 0, rejected 0")
+    assert captured.err.rstrip().endswith("read 300, rejected 0")
 
 
 @pytest.mark.shared_data
@@ -83,7 +83,7 @@ def test_inspect_counts_protocol_parse_failures(capsys: pytest.CaptureFixture[st
 @pytest.mark.shared_data
 def test_validate_reports_each_problem_with_its_location(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(shared_path("glaive", "glaive_toolcall_en_demo.json"))]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("read 300, written 0, rejected 0")
+    assert capsys.readouterr().out.rstrip().endswith("read 300, rejected 0")
     path = tmp_path / "bad.jsonl"
     rows = [
         {"id": "fine", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
@@ -99,7 +99,7 @@ def test_validate_reports_each_problem_with_its_location(tmp_path: Path, capsys:
     assert f"error: {path}:3: field '(record)': expected a JSON object" in out
     assert f"{path}:4 (id calls): error: messages[0].tool_calls[0].name: calls 'nope'" in out
     assert f"error: {path}:5: not valid JSON" in out
-    assert out.rstrip().endswith("read 3, written 0, rejected 4")
+    assert out.rstrip().endswith("read 3, rejected 4")
 
 
 @pytest.mark.parametrize("command", ["convert", "inspect", "validate"])
@@ -107,3 +107,32 @@ def test_help_describes_every_option_with_an_example(command: str) -> None:
     result = subprocess.run([sys.executable, "-m", "agentflan", command, "--help"], capture_output=True, text=True, check=True)
     assert "examples:" in result.stdout and f"agentflan {command} " in result.stdout
     assert "--from FORMAT" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "fits"),
+    [("parquet", "out.jsonl", False), ("parquet", "out.parquet", True), ("openai", "out.parquet", False), ("hf-dataset", "out.jsonl", False)],
+)
+def test_convert_refuses_an_output_name_that_does_not_fit_the_format(fmt: str, name: str, fits: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}) + "\n", encoding="utf-8")
+    status = main(["convert", str(src), str(tmp_path / name), "--to", fmt])
+    assert (status == 0) == fits
+    if not fits:
+        assert "OUT" in capsys.readouterr().err and not (tmp_path / name).exists()
+
+
+def test_rejection_reasons_are_grouped_without_cutting_a_word() -> None:
+    from agentflan.batch import reason_key
+
+    reason = "masked turns the sharegpt-tools format would train because it has no per-turn loss and nothing else carries it"
+    key = reason_key(reason)
+    assert key.endswith("…") and len(key) <= 81 and reason.startswith(key[:-1]) and reason[len(key) - 1] == " "
+    assert reason_key("short reason: details") == "short reason"
+
+
+def test_report_on_a_missing_folder_says_how_to_make_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "agentflan-out"), "--out", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "no such folder" in err and "agentflan quickstart --ablation negatives" in err
+    assert not (tmp_path / "r.html").exists()

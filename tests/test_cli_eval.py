@@ -130,3 +130,12 @@ def test_plain_chat_without_tools(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     assert "assistant> echo: hello" in out and "assistant> echo: and again" in out
     assert [m["role"] for m in server.bodies[1]["messages"]] == ["system", "user", "assistant", "user"]
     assert "stop" not in server.bodies[0]
+
+
+def test_chat_commands_are_answered_locally(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("/help\n/bogus now\nhello\n/exit\n"))
+    with StubServer() as server:
+        assert main(["chat", "--backend", "openai", "--base-url", server.url, "--model", "m", "--no-tools"]) == 0
+    out = capsys.readouterr().out
+    assert "/reset  start a new conversation" in out and "unknown command /bogus; /help lists the commands" in out
+    assert len(server.bodies) == 1 and server.bodies[0]["messages"][-1]["content"] == "hello"  # no command reached the model

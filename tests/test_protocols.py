@@ -224,6 +224,7 @@ NEAR_MISS = [
     "Finish", '{"a": 1}', '"thought"', '"action"', '"action_input"', '"goal"', '"Tool"', '"Param"',
     "```", "```json\n", "Think:", "Act: ", "bash", "answer(", ")", "THOUGHT:", " ACTION:", "Answer: B.",
     "Value:", "CLICK", "TYPE", "Operation", "```sql\n", "click[", "get_relations(", "#1",
+    "<tool_call>", "</tool_call>", "<functioncall> ", '"name": ', '"arguments": ', '"parameters": ', "'",
 ]  # fmt: skip
 near_miss_text = st.lists(st.sampled_from(NEAR_MISS) | st.text(max_size=6), max_size=14).map("".join)
 
@@ -238,6 +239,9 @@ SEEDS = {
     "agentinstruct-webshop": ["Thought:\nI search.\n\nAction:\nsearch[red shoes]", "Action:\nclick[Buy Now]"],
     "agentinstruct-kg": ["Thought: t\nAction: get_neighbors(Kerosene, a.b)", "Thought: t\nFinal Answer: #3"],
     "agentinstruct-mind2web": ["Thought: t\nAnswer: B.\nAction: TYPE\nValue: Chicago", "Thought: t\nAnswer: C.\nAction: CLICK"],
+    "hermes": ['I look.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>', "It is 20C."],
+    "glaive": ['<functioncall> {"name": "get_news", "arguments": \'{"country": "US"}\'}', "Here you go."],
+    "llama3": ['{"name": "get_weather", "parameters": {"city": "Paris"}}', "It is 20C."],
 }
 
 

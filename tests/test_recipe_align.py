@@ -202,3 +202,15 @@ def test_fireact_and_agentinstruct_keep_their_own_protocol_in_react_style() -> N
     assert "Act:" not in "".join(m.content for m in out.messages if m.role != "assistant")
     assert out.messages[1].content.startswith("Now, I will start a new problem") and "How many files" in out.messages[1].content
     assert any(m.meta.get("part") == "tool" for m in out.messages)
+
+
+def test_cot_joins_the_last_thought_and_the_answer_as_the_release_does() -> None:
+    conv = Conversation(
+        id="c",
+        messages=[
+            Message(role="user", content="Status?"),
+            Message(role="assistant", content="Thought: Let me know if there's anything else.\nFinal Answer: It is UP.", protocol="react"),
+        ],
+    )
+    out = align(conv, AlignOptions("cot"), PH, random.Random(0))
+    assert out.messages[-1].content == "Let me know if there's anything else.It is UP."

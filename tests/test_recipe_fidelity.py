@@ -13,6 +13,7 @@ import pytest
 
 from agentflan.recipe.build import build
 from agentflan.recipe.config import load_recipe
+from agentflan.report.datacard import write_datacard
 from conftest import ROOT, shared_path
 
 pytestmark = pytest.mark.shared_data
@@ -27,7 +28,8 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.setenv("AGENTFLAN_SHARED_DATA", str(shared_path()))
     try:
         target = tmp_path_factory.mktemp("fidelity") / "out"
-        build(load_recipe(RECIPE), target, workers=1, recipe_path=RECIPE)
+        manifest = build(load_recipe(RECIPE), target, workers=1, recipe_path=RECIPE)
+        write_datacard(target / "datacard.html", manifest)  # as `agentflan build` does
     finally:
         mp.undo()
     return target
@@ -257,3 +259,14 @@ def test_agent_flan_dry_run_on_the_samples_prints_full_size_counts(
     )
     assert abs(full["toolbench_react_10p"] - 0.1 * group) <= 1 and 15_000 <= group <= 40_000
     assert not (tmp_path / "af").exists()
+
+
+def test_the_datacard_states_our_token_reduction_and_the_papers_and_how_each_is_counted(out: Path) -> None:
+    html = (out / "datacard.html").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    caps = manifest["splits"]["agent_tflan_60p"]["capabilities"]
+    before = sum(v["tokens"] for v in caps["before"].values())
+    after = sum(v["tokens"] for v in caps["after"].values())
+    assert after < before
+    assert f"agent_tflan_60p: {before:,} &rarr; {after:,} ({(after - before) / before:+.1%}" in html
+    assert "37.3M &rarr; 18.1M" in html and "loss: false" in html and manifest["token_counter"] in html

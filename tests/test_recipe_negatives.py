@@ -88,6 +88,19 @@ def test_offline_fallback_needs_no_network(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(list(negatives(queries, chats, toolsets, PH, 0, n_no_tools=3, n_chat=3))) == 6
 
 
+def test_generated_calls_in_any_convention_are_rejected_and_counted() -> None:
+    queries, chats, toolsets = candidates(4)
+    calls = [
+        '<tool_call>\n{"name": "get_forecast", "arguments": {"lat": 1}}\n</tool_call>',
+        '<functioncall> {"name": "get_forecast", "arguments": \'{"lat": 1}\'}',
+        '{"name": "get_forecast", "parameters": {"lat": 1}}',
+    ]
+    backend = ScriptedBackend(calls * 2)
+    rows = list(negatives(queries, chats, toolsets, PH, 0, n_no_tools=3, n_chat=3, generator=backend))
+    assert rows and all("(generator reply unusable)" in r.producer for r in rows)
+    assert all(not contains_tool_call(r.conversation.messages[-1].content) for r in rows)
+
+
 def test_a_generator_writes_the_replies_and_unusable_ones_fall_back() -> None:
     queries, chats, toolsets = candidates(4)
     backend = ScriptedBackend(
@@ -115,6 +128,9 @@ def test_a_generator_writes_the_replies_and_unusable_ones_fall_back() -> None:
         "Thought: x\nAction: search[Paris]",
         '{"thought": "x", "action": "search", "action_input": {}}',
         '{"goal": "x", "Tool": "search", "Param": {}}',
+        '<tool_call>\n{"name": "search", "arguments": {"q": "Paris"}}\n</tool_call>',
+        '<functioncall> {"name": "search", "arguments": \'{"q": "Paris"}\'}',
+        '{"name": "search", "parameters": {"q": "Paris"}}',
     ],
 )
 def test_contains_tool_call_sees_every_protocol(text: str) -> None:

@@ -108,7 +108,7 @@ def test_validate_reports_a_sloppy_tool_schema_as_a_located_problem(
     assert any(line.startswith(f"{src}:1") and "tool_calls[0].arguments: b: 2 is not of type 'string'" in line for line in lines)
     (bad,) = [line for line in lines if "tools[0].parameters" in line]
     assert bad.startswith(f"{src}:2") and f"warning: tools[0].parameters: the parameter schema of 'add' is invalid: {where}:" in bad
-    assert lines[-1] == "read 2, written 0, rejected 0"
+    assert lines[-1] == "read 2, rejected 0"
 
 
 def _parallel_calls_row() -> dict[str, object]:
@@ -234,7 +234,7 @@ def test_a_build_folder_reads_as_its_splits_once(tmp_path: Path, capsys: pytest.
     rows = orjson.loads((out / "manifest.json").read_bytes())["rows"]
     capsys.readouterr()
     assert main(["validate", str(out)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith(f"read {rows}, written 0, rejected 0")
+    assert capsys.readouterr().out.rstrip().endswith(f"read {rows}, rejected 0")
     copy = tmp_path / "copy.jsonl"
     assert main(["convert", str(out), str(copy), "--to", "native"]) == 0
     assert capsys.readouterr().out.rstrip().endswith(f"read {rows}, written {rows}, rejected 0")

@@ -29,3 +29,18 @@ def test_eval_line_and_non_loss_logs(tmp_path: object) -> None:
         "eval step 30/300 · loss 4.4100 · retrieval 2.992"
     ]
     assert _log({"train_runtime": 302.8}, str(tmp_path)) == []
+
+
+def test_train_lines_show_elapsed_time_and_eta(tmp_path: object) -> None:
+    from agentflan.train.trainer import clock, elapsed_and_eta
+
+    lines: list[str] = []
+    callback = ConsoleLogCallback(lines.append)
+    args = TrainingArguments(output_dir=str(tmp_path), report_to=[])
+    callback.on_train_begin(args, TrainerState(global_step=100, max_steps=300), TrainerControl())  # resumed at 100
+    callback.on_log(args, TrainerState(global_step=110, max_steps=300), TrainerControl(), logs={"loss": 1.0})
+    assert lines[0].startswith("train step 110/300 · loss 1.0000 · elapsed 0:00, ETA ")
+    # 10 steps in 60 s, 190 left: 19 minutes
+    assert elapsed_and_eta(60.0, 10, 190) == "elapsed 1:00, ETA 19:00"
+    assert elapsed_and_eta(5.0, 0, 300) == "elapsed 0:05"
+    assert clock(3723) == "1:02:03"

@@ -35,8 +35,9 @@ class BatchStats:
     #: train_messages. Counted so that "read 0" never hides data.
     unused: dict[str, int] = field(default_factory=dict)
 
-    def summary(self) -> str:
-        line = f"read {self.read}, written {self.written}, rejected {self.rejected}"
+    def summary(self, writes: bool = True) -> str:
+        """``read N, written N, rejected N``; ``writes=False`` for commands that write nothing."""
+        line = f"read {self.read}, written {self.written}, rejected {self.rejected}" if writes else f"read {self.read}, rejected {self.rejected}"
         if self.unused:
             why = "; ".join(f"{reason}: {n}" for reason, n in sorted(self.unused.items()))
             line += f", not used {sum(self.unused.values())} ({why})"
@@ -66,7 +67,7 @@ class Rejects:
         if self.on_error is OnError.FAIL:
             raise error
         self.stats.rejected += 1
-        key = error.reason.split(":")[0][:80]
+        key = reason_key(error.reason)
         self.stats.reasons[key] = self.stats.reasons.get(key, 0) + 1
         if self.path is None:
             return
@@ -97,3 +98,16 @@ def _reject_row(error: InputError, record: Any) -> bytes:
     except (TypeError, ValueError, RecursionError):
         row.update(record=None, record_text=reprlib.repr(record))  # depth- and length-bounded
         return dumps_bytes(row) + b"\n"
+
+
+REASON_KEY_CHARS = 80
+
+
+def reason_key(reason: str) -> str:
+    """The part of a rejection reason that groups rejections: up to its first colon, at most
+    ``REASON_KEY_CHARS`` characters, cut at a word boundary (with an ellipsis) rather than mid-word."""
+    key = reason.split(":")[0]
+    if len(key) <= REASON_KEY_CHARS:
+        return key
+    cut = key[: REASON_KEY_CHARS + 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;") + "…"

@@ -22,6 +22,7 @@ from agentflan.agent.tools import Tool
 from agentflan.conversation import Message, ToolCall
 from agentflan.generation.base import Backend, GenerationRequest, Sampling
 from agentflan.jsonutil import dumps
+from agentflan.protocols import detect_calls, is_answer_action
 from agentflan.protocols.base import AgentProtocol, AgentStep, FailureKind, ParseFailure, get_protocol
 
 # --------------------------------------------------------------------------- episodes
@@ -113,11 +114,7 @@ class Agent:
         return system_prompt(self.protocol, self.tools.values() if tools is None else tools, extra)
 
     def stops(self) -> list[str]:
-        if self.config.stop is not None:
-            return list(self.config.stop)
-        marker = "\x00"
-        prefix = self.protocol.render_observation(marker).split(marker, 1)[0].strip()
-        return [f"\n{prefix}"] if prefix else []
+        return list(self.config.stop) if self.config.stop is not None else self.protocol.stop_sequences()
 
     def sampling(self) -> Sampling:
         return Sampling(max_new_tokens=self.config.max_new_tokens, stop=self.stops(), seed=self.config.seed)
@@ -169,7 +166,7 @@ class Agent:
         calls = step.tool_calls if step is not None else []
         episode.messages.append(Message("assistant", response, tool_calls=list(calls), protocol=self.protocol.name))
         if step is None:
-            if self.config.plain_reply_is_answer and isinstance(parsed, ParseFailure) and _is_plain(parsed):
+            if self.config.plain_reply_is_answer and isinstance(parsed, ParseFailure) and _is_plain(parsed, response):
                 record.format_error = None
                 return self._finish(episode, record, response.strip())
             return self._observe(episode, record, self.replies["format_error"].format(problem=record.format_error))
@@ -177,7 +174,7 @@ class Agent:
         record.actions = [c.to_dict() for c in step.tool_calls]
         if step.final_answer is not None and not step.tool_calls:
             return self._finish(episode, record, step.final_answer.strip())
-        finish = next((c for c in step.tool_calls if c.name.lower() == "finish" and c.name not in episode.tools), None)
+        finish = next((c for c in step.tool_calls if is_answer_action(c.name) and c.name not in episode.tools), None)
         if finish is not None:
             return self._finish_call(episode, record, finish)
         if not step.tool_calls:
@@ -209,7 +206,7 @@ class Agent:
         if args.get("return_type") == "give_up_and_restart":
             episode.status = "gave_up"
             return record
-        answer = args.get("final_answer", args.get("answer"))
+        answer = next((args[k] for k in ("final_answer", "answer", "response") if k in args), None)
         if answer is None:
             answer = call.raw_arguments or ""
         return self._finish(episode, record, answer if isinstance(answer, str) else dumps(answer))
@@ -256,7 +253,8 @@ def _replies() -> dict[str, str]:
     return loaded
 
 
-def _is_plain(failure: ParseFailure) -> bool:
-    """Text that attempts no action at all (a direct reply), as opposed to a broken action."""
+def _is_plain(failure: ParseFailure, response: str) -> bool:
+    """Text that attempts no action at all (a direct reply), as opposed to a broken action or a
+    call written in another convention than the protocol's."""
     partial = failure.partial
-    return failure.kind is FailureKind.MISSING_FIELD and not (partial is not None and partial.tool_calls)
+    return failure.kind is FailureKind.MISSING_FIELD and not (partial is not None and partial.tool_calls) and not detect_calls(response)

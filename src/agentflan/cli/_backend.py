@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from agentflan.cli._common import check_model, model_errors
 from agentflan.cli._options import add_option, given, option_help
 from agentflan.generation.base import Backend
 from agentflan.options import OptionDoc, option_docs
@@ -41,4 +42,7 @@ def backend_from_args(args: argparse.Namespace) -> Backend:
     from agentflan.generation.backends import make_backend
 
     docs = [doc for docs in backend_options().values() for doc in docs]
-    return make_backend(args.backend, args.model, **given(args, docs))
+    if args.backend in ("hf", "vllm"):
+        check_model(args.model)
+    with model_errors(args.model):
+        return make_backend(args.backend, args.model, **given(args, docs))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agentflan.errors import ConfigError
+from agentflan.errors import AgentflanError, ConfigError
 
 T = TypeVar("T")
 # Files a Hugging Face model or tokenizer folder holds at least one of.
@@ -87,3 +90,54 @@ def unloadable(spec: str, exc: BaseException) -> str:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     where = "the local folder" if Path(spec).expanduser().is_dir() else "not a local folder; as a Hugging Face hub id"
     return f"model {spec!r} could not be loaded ({where}): {first}"
+
+
+@contextmanager
+def model_errors(spec: str) -> Iterator[None]:
+    """Turn transformers' and the hub's errors about loading ``spec`` into one :class:`ConfigError` line
+    (their own messages run to several lines, and the hub logs a warning per retried request)."""
+    with suppress(ImportError):
+        import huggingface_hub  # noqa: F401  (it sets its logger up on import; quiet it after that)
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        if not _raised_by_model_loading(exc):
+            raise
+        raise ConfigError(unloadable(spec, exc)) from None
+    except AgentflanError as exc:
+        text = str(exc)
+        if "\n" not in text or spec not in text:
+            raise
+        raise ConfigError(text.splitlines()[0]) from None
+    finally:
+        hub_log.setLevel(level)
+
+
+def _raised_by_model_loading(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if f"{os.sep}transformers{os.sep}" in filename or f"{os.sep}huggingface_hub{os.sep}" in filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def check_model(spec: str) -> None:
+    """:func:`model_problem` as a :class:`ConfigError`; a ``.gguf`` file is a model too."""
+    if Path(spec).suffix == ".gguf" and Path(spec).is_file():
+        return
+    problem = model_problem(spec)
+    if problem:
+        raise ConfigError(problem)
+
+
+def check_data_path(spec: str) -> None:
+    """A corpus path that cannot exist (no file or folder, not a glob, not ``hf://``) as a :class:`ConfigError`."""
+    if spec.startswith("hf://") or any(ch in spec for ch in "*?["):
+        return
+    if not Path(spec).expanduser().exists():
+        raise ConfigError(f"data {spec!r}: no such file or folder")

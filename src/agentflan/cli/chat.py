@@ -51,6 +51,14 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
     g.add_argument("--quiet", action="store_true", help="show only final answers, not the steps")
 
 
+CHAT_HELP = """\
+/help   this list
+/tools  the tools the model may call
+/reset  start a new conversation
+/exit   leave (also /quit, Ctrl-D)
+Ctrl-C while the model answers stops that answer; the conversation goes on without it."""
+
+
 def run(args: argparse.Namespace) -> int:
     tools: list[Tool] = []
     if not args.no_tools:
@@ -77,17 +85,25 @@ def run(args: argparse.Namespace) -> int:
             line = line.strip()
             if not line:
                 continue
-            if line in ("/exit", "/quit"):
-                break
-            if line == "/reset":
-                session.reset()
-                print("(conversation cleared)")
+            if line.startswith("/"):  # commands never reach the model
+                command = line.split()[0]
+                if command in ("/exit", "/quit"):
+                    break
+                if command == "/reset":
+                    session.reset()
+                    print("(conversation cleared)")
+                elif command == "/tools":
+                    for t in agent.tools.values():
+                        print(f"{t.name}: {t.description}")
+                elif command == "/help":
+                    print(CHAT_HELP)
+                else:
+                    print(f"unknown command {command}; /help lists the commands")
                 continue
-            if line == "/tools":
-                for t in agent.tools.values():
-                    print(f"{t.name}: {t.description}")
-                continue
-            session.send(line)
+            try:
+                session.send(line)
+            except KeyboardInterrupt:  # Ctrl-C stops this reply, not the session
+                print("\n(reply stopped; it is not part of the conversation)")
     except KeyboardInterrupt:
         print()
     finally:
@@ -111,13 +127,14 @@ class ChatSession:
 
     def send(self, text: str) -> str:
         if not self.use_tools:
-            if not self.history and self.system:
-                self.history.append(Message("system", self.system))
-            self.history.append(Message("user", text))
+            messages = list(self.history)
+            if not messages and self.system:
+                messages.append(Message("system", self.system))
+            messages.append(Message("user", text))
             sampling = self.agent.sampling()
             sampling.stop = []
-            reply = self.agent.backend.generate([GenerationRequest(list(self.history), [], sampling)])[0].strip()
-            self.history.append(Message("assistant", reply))
+            reply = self.agent.backend.generate([GenerationRequest(messages, [], sampling)])[0].strip()
+            self.history = [*messages, Message("assistant", reply)]  # an interrupted reply leaves no trace
             self._say(reply)
             return reply
         system = None if self.history else self.agent.system_prompt(extra=self.system or "")

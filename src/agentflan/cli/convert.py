@@ -84,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
     from agentflan.writers import write
 
     output = Path(args.output)
+    mismatch = suffix_problem(args.to, output)
+    if mismatch:
+        print(f"agentflan convert: error: {mismatch}", file=sys.stderr)
+        return 2
     rejects_path = args.rejects or output.with_name(output.name + ".rejects.jsonl")
     status = 0
     with Rejects(rejects_path, OnError(args.on_error)) as rejects:
@@ -128,3 +132,15 @@ def _tokenized(args: argparse.Namespace, conversations: Iterable[Conversation], 
         f"{stats.truncated} truncated to {args.max_length}, {stats.dropped_no_loss} dropped with no trained token"
     )
     return stats.rows
+
+
+def suffix_problem(fmt: str, output: Path) -> str | None:
+    """Why OUT's name does not fit FORMAT (``--to parquet out.jsonl`` would write parquet bytes into a .jsonl)."""
+    binary = fmt in ("parquet", TOKENIZED)
+    if binary and output.suffix != ".parquet":
+        return f"--to {fmt} writes parquet; name OUT *.parquet, not {output.name!r}"
+    if not binary and output.suffix == ".parquet":
+        return f"OUT {output.name!r} ends in .parquet but --to {fmt} does not write parquet (use --to parquet)"
+    if fmt == "hf-dataset" and output.suffix in (".json", ".jsonl", ".ndjson"):
+        return f"--to hf-dataset writes a folder; name OUT without the {output.suffix} suffix"
+    return None

@@ -1,4 +1,5 @@
-"""``agentflan eval SUITE --model ...``: run a benchmark suite with a per-item cache, and
+"""``agentflan eval SUITE --model ...``: run a benchmark suite with a per-item cache;
+``agentflan eval score SUITE --data ... --predictions ...``: score responses generated elsewhere;
 ``agentflan eval build-agent-h``: build the Agent-H item file."""
 
 from __future__ import annotations
@@ -72,6 +73,30 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         r.add_argument("--fresh", action="store_true", help="discard earlier results in DIR/SUITE instead of resuming")
         r.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_build_agent_h(suites)
+    _add_score(suites)
+
+
+def _add_score(suites: argparse._SubParsersAction) -> None:
+    sc = suites.add_parser(
+        "score",
+        help="score responses generated elsewhere (JSONL of {\"id\", \"response\"}) without a model",
+        description="Score a suite's items with responses generated elsewhere, as T-Eval separates inference from scoring. "
+        "Writes OUT/SUITE/results.jsonl and OUT/SUITE/summary.json exactly as a generating run does (backend "
+        "\"predictions\"). Each prediction's id is the item's id (as results.jsonl of a run writes it) or, for files keyed "
+        "by id such as T-Eval's, the key alone. Every item needs one prediction. Agent-loop suites (hotpotqa) cannot be "
+        "scored this way.",
+        epilog="example:\n  agentflan eval score tool-steps --data ../shared/data/teval/plan_json_v1_sample.json "
+        "--predictions preds.jsonl --out scored\n"
+        "  (T-Eval's reason/plan similarity: all-mpnet-base-v2 when installed, else all-MiniLM-L6-v2; choose with "
+        "--set similarity_model=PATH)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sc.add_argument("score_suite", metavar="SUITE", choices=[s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"], help="the suite whose scorer to use: " + ", ".join(s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"))
+    sc.add_argument("--data", required=True, metavar="PATH", help="the suite's data, as for a generating run (comma list for several files)")
+    sc.add_argument("--predictions", required=True, type=Path, metavar="FILE", help="JSONL, one {\"id\", \"response\"} per item")
+    sc.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="any other option of the suite's factory (VALUE read as JSON when it parses); repeatable")
+    sc.add_argument("--out", type=Path, default=Path("eval_results"), metavar="DIR", help="output folder (default: %(default)s); results go to DIR/SUITE/")
+    sc.add_argument("--model-name", metavar="NAME", help="the model named in summary.json (default: the predictions file's name)")
 
 
 def _add_build_agent_h(suites: argparse._SubParsersAction) -> None:
@@ -136,6 +161,8 @@ def suite_options(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.suite == "build-agent-h":
         return _build_agent_h(args)
+    if args.suite == "score":
+        return _score(args)
     from agentflan.evaluate.mmlu import MMLUSuite
     from agentflan.evaluate.mmlu_lmeval import run_mmlu_loglikelihood
     from agentflan.evaluate.registry import make_suite
@@ -191,4 +218,16 @@ def _build_agent_h(args: argparse.Namespace) -> int:
           f"({comp['distinct_tool_queries']} distinct); {rejects.stats.rejected} source records rejected")
     if "warning" in comp:
         print(f"agentflan eval build-agent-h: WARNING: {comp['warning']}", file=sys.stderr)
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from agentflan.evaluate.registry import make_suite
+    from agentflan.evaluate.results import format_table
+    from agentflan.evaluate.score_predictions import score_predictions
+
+    suite = make_suite(args.score_suite, data=args.data, **_parse_extra(args.extra))
+    summary = score_predictions(suite, args.predictions, args.out, model=args.model_name)
+    sys.stdout.write(format_table(summary))
+    print(f"{summary['n_items']} items scored; results in {args.out / suite.name}")
     return 0

@@ -147,12 +147,13 @@ def run(args: argparse.Namespace) -> int:
                 samples.append(conv)
     report = stats.to_dict()
     report["read_errors"] = rejects.stats.rejected
-    if args.json:
+    if args.json:  # stdout is the JSON document alone (`--json > stats.json`); the counts go to stderr
         report["sample"] = [c.to_dict() for c in samples]
         print(dumps(report, indent=True))
+        print(rejects.stats.summary(writes=False), file=sys.stderr)
     else:
         print(render_text(report, samples))
-    print(rejects.stats.summary())
+        print(rejects.stats.summary(writes=False))
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from agentflan.quickstart import ABLATIONS, DEFAULT_STEPS
 
@@ -54,6 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentflan.cli._common import check_model, model_errors
     from agentflan.quickstart import QuickstartOptions, describe, run_quickstart
 
     if args.no_progress:
@@ -65,6 +67,29 @@ def run(args: argparse.Namespace) -> int:
         hf_logging.disable_progress_bar()
     options = QuickstartOptions(out=args.out, steps=args.steps, model=args.model, ablation=args.ablation, seed=args.seed,
                                 eval_limit=args.eval_limit, progress=not args.no_progress)
-    result = run_quickstart(options)
+    if args.model is not None:
+        check_model(args.model)
+    try:
+        with model_errors(args.model or ""):
+            result = run_quickstart(options)
+    except BaseException as exc:
+        mark_failed(Path(args.out), exc)
+        raise
     print(describe(result))
     return 0
+
+
+def mark_failed(out: Path, exc: BaseException) -> None:
+    """A quickstart that died says so in quickstart.json (not "running" forever), with the error's first line."""
+    from agentflan.io import write_json
+    from agentflan.jsonutil import loads
+    from agentflan.quickstart import MARKER
+
+    marker = out / MARKER
+    try:
+        state = loads(marker.read_bytes())
+    except (OSError, ValueError):
+        return
+    if state.get("status") == "running":
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else (str(exc).splitlines() or [type(exc).__name__])[0]
+        write_json(marker, {**state, "status": "failed", "error": reason})

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from agentflan.errors import ConfigError
 
 EPILOG = """\
 examples:
@@ -35,6 +38,13 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 def run(args: argparse.Namespace) -> int:
     from agentflan.report.html import write_report
 
+    missing = [d for d in args.dirs if not Path(d).is_dir()]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)}: no such folder; run `agentflan quickstart` (or `agentflan quickstart --ablation "
+            "negatives` for the with/without-negatives comparison) to make one, or pass the --out of your build, "
+            "train and eval runs"
+        )
     path = write_report(args.dirs, args.out, title=args.title)
     print(f"report written to {path}")
     return 0

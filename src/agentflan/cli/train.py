@@ -59,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentflan.cli._common import check_data_path, check_model, model_errors
     from agentflan.train.config import load_config
     from agentflan.train.run import run_training
 
@@ -66,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     prepare_only = args.prepare_only or "--prepare-only" in overrides  # REMAINDER swallows it after CONFIG
     overrides = [o for o in overrides if o != "--prepare-only"]
     cfg = load_config(args.config, overrides)
-    summary = run_training(cfg, prepare_only=prepare_only, say=lambda msg: print(msg, file=sys.stderr))
+    for source in [*cfg.data, *cfg.eval_data]:  # the data first: a typo there is cheaper to learn of
+        check_data_path(source.path)
+    check_model(cfg.model)
+    with model_errors(cfg.model):
+        summary = run_training(cfg, prepare_only=prepare_only, say=lambda msg: print(msg, file=sys.stderr))
     if summary.get("process_index", 0) == 0:
         print(json.dumps({k: v for k, v in summary.items() if k not in ("data", "process_index")}, indent=2))
     return 0

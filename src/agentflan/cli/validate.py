@@ -64,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
     stats = rejects.stats
     stats.rejected += failing
     print(f"{errors} errors, {warnings} warnings; {stats.rejected - failing} unreadable records, {failing} conversations failing")
-    print(stats.summary())
+    print(stats.summary(writes=False))
     return 1 if stats.rejected else 0

@@ -26,7 +26,7 @@ serves it; see :mod:`agentflan.evaluate.agent_h_build`). Each response gets one 
 
 ``action`` (action-level hallucination)
     The response calls a tool, in the protocol or in any other convention (a JSON call
-    object, a ``<tool_call>`` block; see :mod:`agentflan.evaluate.response_calls`), even when
+    object, a ``<tool_call>`` block; see :mod:`agentflan.protocols.calls`), even when
     the call itself is broken. ``detail`` is ``unoffered`` when any called tool is not
     offered (every call is, when none is offered), else ``unneeded``. Action outranks format:
     a half-written call is an action-level hallucination.
@@ -51,11 +51,11 @@ from typing import Any, ClassVar, Literal
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
-from agentflan.evaluate.response_calls import ANSWER_ACTIONS, detect_calls, real_calls, step_of
 from agentflan.evaluate.tool_corpus import prompts
 from agentflan.evaluate.toolneed import score_tool_need, summarize_tool_need
 from agentflan.options import option
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
+from agentflan.protocols.calls import detect_calls, is_answer_action, real_calls, step_of
 
 log = logging.getLogger(__name__)
 Label = Literal["plain", "format", "action"]
@@ -106,7 +106,7 @@ def classify(
             return _action(calls, offered)
         if named:
             return Verdict("format", "no_action", [])
-        if any(c.name in ANSWER_ACTIONS for c in result.tool_calls):
+        if any(is_answer_action(c.name) for c in result.tool_calls):
             return Verdict("plain", "finish_call", [])
         if result.final_answer is not None:
             wordful = is_wordful(result.final_answer)

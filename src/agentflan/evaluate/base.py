@@ -69,6 +69,11 @@ class Suite(ABC):
         """The scorer's fields for one response."""
         raise NotImplementedError
 
+    def score_responses(self, items: Sequence[EvalItem], responses: Sequence[str]) -> list[dict[str, Any]]:
+        """Score responses generated elsewhere (``agentflan eval score``); suites that score a batch
+        at once (one embedding pass) override this. Agent suites cannot: :meth:`score` raises."""
+        return [self.score(it, resp) for it, resp in zip(items, responses, strict=True)]
+
     def run_batch(self, items: Sequence[EvalItem], backend: Backend) -> list[ItemResult]:
         """Generate and score a batch; the default is one generation per item."""
         responses = backend.generate([self.request(it) for it in items])

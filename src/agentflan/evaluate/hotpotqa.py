@@ -30,6 +30,7 @@ from agentflan.evaluate.registry import suite_options
 from agentflan.generation.base import Backend
 from agentflan.io import iter_records
 from agentflan.options import option
+from agentflan.protocols import is_answer_action
 from agentflan.protocols.base import AgentStep, get_protocol
 
 # --------------------------------------------------------------------------- answer metrics
@@ -188,7 +189,7 @@ class HotpotQASuite(Suite):
         for ex in self.examples:
             lines = [f"{self.cfg['question_prefix']}{ex['question']}"]
             for st in ex["steps"]:
-                if st["action"] == "finish":
+                if is_answer_action(st["action"]):
                     step = AgentStep(thought=st["thought"], final_answer=st["argument"])
                 else:
                     step = AgentStep(thought=st["thought"], tool_calls=[ToolCall(st["action"], {params[st["action"]]: st["argument"]})])

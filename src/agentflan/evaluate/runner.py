@@ -11,6 +11,7 @@ refused (:mod:`agentflan.locking`).
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import orjson
 
 from agentflan.errors import AgentflanError, ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult, Suite
+from agentflan.evaluate.progress_lines import ProgressLines
 from agentflan.evaluate.results import (
     RESULTS_FILE,
     RUN_FILE,
@@ -101,6 +103,8 @@ def _run_locked(
     pending = [it for it in items if it.id not in cache.results]
     cached = len(items) - len(pending)
     size = max(1, batch_size or backend.batch_size)
+    # tqdm draws nothing when stderr is not a terminal: plain lines then, now and then, with an ETA
+    lines = ProgressLines(suite.name, len(items), cached, sys.stderr) if progress and not sys.stderr.isatty() else None
     with (
         tqdm(total=len(items), initial=cached, desc=suite.name, unit="item", disable=None if progress else True) as bar,
         results_path.open("ab") as fh,
@@ -112,6 +116,8 @@ def _run_locked(
             append_results(fh, results)
             cache.results.update((r.id, r) for r in results)
             bar.update(len(batch))
+            if lines is not None:
+                lines.update(len(batch))
 
     ordered = [cache.results[it.id] for it in items]
     summary = {

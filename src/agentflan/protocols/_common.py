@@ -9,6 +9,7 @@ protocol syntax, i.e. instruction following.
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from abc import abstractmethod
@@ -16,12 +17,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from agentflan.conversation import Capability, Span, Tool
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentProtocol, AgentStep, FailureKind, ParseFailure, Rendered
 
 Mark = tuple[int, int, Capability]
+
+#: The longest text a parser reads: longer model output (a decoding loop) is a malformed step.
+MAX_TEXT_CHARS = 1_000_000
+#: The deepest JSON nesting a parser decodes (orjson's read limit); deeper is a malformed value.
+MAX_JSON_DEPTH = 1024
 
 REASONING = Capability.REASONING
 RETRIEVAL = Capability.RETRIEVAL
@@ -138,6 +145,40 @@ def loose_value(chunk: str, keyword: str) -> str | None:
     return chunk or None
 
 
+_DECODER = json.JSONDecoder()
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than :data:`MAX_JSON_DEPTH`; ``at`` is where the limit was passed."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_JSON_DEPTH} levels at offset {at}")
+        self.at = at
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def decode_json_at(text: str, pos: int) -> tuple[Any, int]:
+    """The JSON value starting at ``text[pos]`` and the index after it, as ``JSONDecoder.raw_decode``;
+    a value nested deeper than :data:`MAX_JSON_DEPTH` raises ``ValueError`` like any bad JSON,
+    so a looping model's ``[[[[...`` is a parse failure, never a ``RecursionError``."""
+    if text.startswith(("[", "{"), pos) and (text.count("[", pos) + text.count("{", pos)) > MAX_JSON_DEPTH:
+        depth = 0
+        for m in _JSON_TOKEN.finditer(text, pos):
+            tok = m.group()
+            if tok in "[{":
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise TooDeep(m.start())
+            elif tok in "]}":
+                depth -= 1
+                if depth == 0:
+                    break
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except RecursionError:  # a deep value on an already deep stack
+        raise TooDeep(pos) from None
+
+
 def failure(kind: FailureKind, message: str, text: str, partial: AgentStep | None = None) -> ParseFailure:
     return ParseFailure(kind, message, text, partial)
 
@@ -151,9 +192,11 @@ class ScanProtocol(AgentProtocol):
     template: str
 
     def scan(self, text: str) -> Scan | ParseFailure:
-        """The step and its content spans, or what broke (empty text is refused here, once)."""
+        """The step and its content spans, or what broke (empty and overlong text are refused here, once)."""
         if not text.strip():
             return failure(FailureKind.EMPTY, "no text", text)
+        if len(text) > MAX_TEXT_CHARS:
+            return failure(FailureKind.MALFORMED, f"{len(text):,} characters; a step is at most {MAX_TEXT_CHARS:,}", text)
         return self.scan_text(text)
 
     @abstractmethod

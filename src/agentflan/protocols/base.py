@@ -82,6 +82,13 @@ class AgentProtocol(ABC):
         """How a tool result is shown back to the model under this protocol."""
         return text
 
+    def stop_sequences(self) -> list[str]:
+        """Where generation stops: at the line that would open an observation (the model must not
+        write the tool's answer itself); none when observations carry no marker."""
+        marker = "\x00"
+        prefix = self.render_observation(marker).split(marker, 1)[0].strip()
+        return [f"\n{prefix}"] if prefix else []
+
 
 _REGISTRY: dict[str, type[AgentProtocol]] = {}
 

@@ -28,13 +28,14 @@ from agentflan.protocols._common import (
     Mark,
     Scan,
     ScanProtocol,
+    decode_json_at,
     failure,
 )
 from agentflan.protocols.base import AgentStep, FailureKind, ParseFailure, Rendered, register
+from agentflan.protocols.calls import FINAL_ANSWER_ACTION, FINISH_ACTION
 
 _WS = re.compile(r"[ \t\n\r]*")
 _FENCE = re.compile(r"\A\s*```[\w-]*[ \t]*\n(.*?)\n?[ \t]*```\s*\Z", re.S)
-_DECODER = json.JSONDecoder()
 
 
 @dataclass(slots=True)
@@ -57,12 +58,12 @@ def scan_object(text: str, pos: int) -> tuple[dict[str, _Field], int] | str:
         while True:
             if text[i] != '"':
                 return f"expected a key at offset {i}"
-            key, i = _DECODER.raw_decode(text, i)
+            key, i = decode_json_at(text, i)
             i = _WS.match(text, i).end()  # type: ignore[union-attr]
             if text[i] != ":":
                 return f"expected ':' at offset {i}"
             i = _WS.match(text, i + 1).end()  # type: ignore[union-attr]
-            value, end = _DECODER.raw_decode(text, i)
+            value, end = decode_json_at(text, i)
             if key in fields:
                 return f"duplicate key {key!r}"
             fields[key] = _Field(value, i, end)
@@ -189,7 +190,7 @@ class JsonProtocol(_JsonProtocol):
     args_key = "action_input"
     order = ("thought", "action", "action_input")
     indent = 2
-    finish = "Final Answer"
+    finish = FINAL_ANSWER_ACTION
 
     def final_args(self, answer: str) -> Any:
         return answer
@@ -207,7 +208,7 @@ class JsonGoalProtocol(_JsonProtocol):
     args_key = "Param"
     order = ("Tool", "Param", "goal")
     indent = 4
-    finish = "FinishAction"
+    finish = FINISH_ACTION
 
     def final_args(self, answer: str) -> Any:
         return {"response": answer}

@@ -15,7 +15,6 @@ after the arguments (an ``Observation:`` the model went on to invent, a second s
 
 from __future__ import annotations
 
-import json
 import re
 
 from agentflan.conversation import ToolCall
@@ -27,6 +26,7 @@ from agentflan.protocols._common import (
     Mark,
     Scan,
     ScanProtocol,
+    decode_json_at,
     drop_lead,
     drop_trail,
     failure,
@@ -48,7 +48,6 @@ _ACTION = keyword_at_line_start(ACTION)
 _ACTION_INPUT = keyword_at_line_start(ACTION_INPUT)
 _FINAL = keyword_at_line_start(FINAL_ANSWER)
 _OBSERVATION = re.compile(r"(?m)^(?:Observation|Response):")
-_DECODER = json.JSONDecoder()
 
 
 @register
@@ -145,7 +144,7 @@ def _bad_arguments(text: str, raw: str, step: AgentStep, error: str) -> ParseFai
     """Arguments that are not a JSON object: a complete object followed by more text is extra text."""
     body = raw.lstrip()
     try:
-        value, end = _DECODER.raw_decode(body)
+        value, end = decode_json_at(body, 0)
     except ValueError:
         return failure(FailureKind.BAD_ARGUMENTS, f"{ACTION_INPUT} {error}", text, step)
     if isinstance(value, dict) and body[end:].strip():

@@ -222,8 +222,7 @@ def _cot(out: _Out, step: AgentStep, ph: Phrasings, rng: random.Random) -> None:
         text.add(" " + ph.fill(rng, "cot.dictionary") + "\n```python\n{'name': ").add(repr(call.name), T)
         text.add(", 'parameters': ").add(repr(call.arguments) if call.arguments_ok else call.arguments_text(), U).add("}\n```")
     if step.final_answer is not None:
-        if text.length:
-            text.add("\n\n")
+        # joined with no separator, as the release's cot rows join the last thought and the answer
         text.add(step.final_answer, R)
     if text.length:
         calls = [c.name for c in step.tool_calls]

@@ -10,6 +10,7 @@ is the goal, its call the answer, the called API the one in the system prompt.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -85,11 +86,13 @@ def format_following_row(ex: CallExample, kind: str, phrasings: Phrasings, rng: 
     else:
         user = phrasings.fill(rng, f"format_following.user_no_params.{kind}", goal=ex.goal, tool=ex.tool.name)
     rendered = protocol.render(AgentStep(thought=ex.goal, tool_calls=[ex.call]))
+    # the react rendering opens with ToolLLaMA's newline; a prompt that says "nothing else" gets none
+    lead = len(rendered.text) - len(rendered.text.lstrip("\n"))
     answer = Message(
         role="assistant",
-        content=rendered.text,
+        content=rendered.text[lead:],
         tool_calls=[ex.call],
-        spans=rendered.spans,
+        spans=[dataclasses.replace(s, start=max(0, s.start - lead), end=s.end - lead) for s in rendered.spans if s.end > lead],
         protocol=protocol.name,
     )
     return Conversation(

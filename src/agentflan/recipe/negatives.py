@@ -11,8 +11,8 @@ Replies come from a generator :class:`~agentflan.evaluate.base.Backend` when one
 the chat data's own answers for ``chat_with_tools``; for ``no_tools`` the trajectory's final answer
 when every tool it called only computes (``negatives.answerable_tools`` patterns), else seeded
 reply templates.
-Every reply is checked with the protocol parsers: one that parses as a tool call in any
-protocol is never used. Each row records what produced its reply (``meta["producer"]``).
+Every reply is checked with :func:`agentflan.protocols.detect_calls`: one that calls a tool in
+any convention is never used. Each row records what produced its reply (``meta["producer"]``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from agentflan.conversation import Capability, Conversation, Message, Tool
-from agentflan.protocols.base import ParseFailure, get_protocol
+from agentflan.protocols import detect_calls
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.tags import whole_turn
 from agentflan.recipe.trajectory import Event
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 NO_TOOLS = "no_tools"
 CHAT_WITH_TOOLS = "chat_with_tools"
 _C = TypeVar("_C")
-CALL_PROTOCOLS: tuple[str, ...] = ("react", "json", "json-goal", "fireact")
 TEMPLATE = "template"
 CHAT_DATA = "chat-data"
 CORPUS_ANSWER = "corpus-answer"
@@ -88,14 +87,9 @@ def chat_pair(conv: Conversation, key: str) -> ChatPair | None:
     return None
 
 
-def contains_tool_call(text: str, protocols: Sequence[str] = CALL_PROTOCOLS) -> bool:
-    """Whether any protocol parser reads a tool call in ``text`` (even from a malformed step)."""
-    for name in protocols:
-        result = get_protocol(name).parse(text)
-        step = result.partial if isinstance(result, ParseFailure) else result
-        if step is not None and step.tool_calls:
-            return True
-    return False
+def contains_tool_call(text: str) -> bool:
+    """Whether ``text`` calls a tool in any convention (even in a malformed step): such a reply teaches a call."""
+    return bool(detect_calls(text))
 
 
 def answerable(query: ToolQuery, phrasings: Phrasings) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,11 @@ class ConsoleLogCallback(TrainerCallback):
 
     def __init__(self, say: Callable[[str], None]):
         self.say = say
+        self.started: float | None = None
+        self.first_step = 0
+
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
+        self.started, self.first_step = time.monotonic(), state.global_step  # a resumed run counts from where it resumed
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not logs:
@@ -214,4 +220,20 @@ class ConsoleLogCallback(TrainerCallback):
             parts.append(f"lr {float(logs['learning_rate']):.2e}")
         if not prefix and "train_tokens_per_second" in logs:
             parts.append(f"{float(logs['train_tokens_per_second']):,.0f} tok/s")
+        if not prefix and self.started is not None:
+            parts.append(elapsed_and_eta(time.monotonic() - self.started, state.global_step - self.first_step, state.max_steps - state.global_step))
         self.say(" · ".join(parts))
+
+
+def clock(seconds: float) -> str:
+    """``1:02:03`` / ``2:03``: how long, at a glance."""
+    s = round(seconds)
+    h, m = divmod(s // 60, 60)
+    return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
+
+
+def elapsed_and_eta(elapsed: float, done_steps: int, left_steps: int) -> str:
+    """``elapsed 2:03, ETA 10:15`` from the pace of the steps done so far in this process."""
+    if done_steps <= 0:
+        return f"elapsed {clock(elapsed)}"
+    return f"elapsed {clock(elapsed)}, ETA {clock(elapsed / done_steps * max(left_steps, 0))}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from agentflan.conversation import Conversation, Message, Tool
+from agentflan.conversation import FINISH_TOOL, Conversation, Message, Tool
 from agentflan.formats.toolllama import FROM_OF, toolllama_text
 from agentflan.jsonutil import dumps
 from agentflan.writers.base import RecordWriter, conversation_error, register
@@ -62,7 +62,7 @@ class ToolLlamaWriter(RecordWriter):
     def __init__(self) -> None:
         self._system = _LastSystem()
         self._step = toolllama_text().assistant_step
-        self._finish = toolllama_text().finish_name
+        self._finish = FINISH_TOOL
 
     def encode(self, conv: Conversation) -> dict[str, Any]:
         # ToolLLaMA rows open with a system turn listing the tools; an empty one stands for no prompt.

@@ -1,14 +1,16 @@
-"""Find the tool calls in a free-form response, whatever convention the model used.
+"""The one answer to "does this text call a tool?", whatever convention the model wrote the call in.
 
 Under a general system prompt no format is asked for, so a model may call a tool the way it
-was tuned to: a ReAct ``Action:``/``Action Input:`` pair, an agentflan JSON protocol object, a
-Hermes/Qwen ``<tool_call>{...}</tool_call>`` block, a Glaive ``<functioncall> {...}``, a
-Llama-3 ``{"name", "parameters"}`` object, or the ``{"name", "arguments"}`` lines the
-``openai`` backend writes for structured calls. The protocol parsers handle their own formats
-(a broken attempt still counts: its partial step names the tool); JSON objects of a call's
-shape are found by decoding each ``{`` in turn.
+was tuned to: a ReAct ``Action:``/``Action Input:`` pair, FireAct's ``search[...]``, an
+agentflan JSON protocol object, a Hermes/Qwen ``<tool_call>`` block, a Glaive
+``<functioncall>``, a Llama-3 ``{"name", "parameters"}`` object, or the ``{"name",
+"arguments"}`` lines the ``openai`` backend writes for structured calls. The protocol parsers
+read their own conventions (a broken attempt still counts: its partial step names the tool);
+JSON objects of a call's shape anywhere in the text are found by decoding each ``{`` in turn.
+The negatives filter, Agent-H, tool-need scoring and the agent runtime all ask here.
 
-Answer pseudo-actions (ToolLLaMA's ``Finish``, T-Eval's ``FinishAction``) are not calls.
+Answer pseudo-actions (ToolLLaMA's ``Finish``, T-Eval's ``FinishAction``, LangChain's ``Final
+Answer``, FireAct's and AgentInstruct's ``finish``) end a task; they are not calls.
 """
 
 from __future__ import annotations
@@ -18,17 +20,27 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from agentflan.conversation import ToolCall
+from agentflan.conversation import FINISH_TOOL, ToolCall
+from agentflan.protocols._common import MAX_TEXT_CHARS, TooDeep, decode_json_at
 from agentflan.protocols.base import AgentStep, ParseFailure, get_protocol
+from agentflan.protocols.fireact import FINISH as FIREACT_FINISH
 
+#: T-Eval's (lagent's) answer action, the ``json-goal`` protocol's finish.
+FINISH_ACTION = "FinishAction"
+#: LangChain's answer action, the ``json`` protocol's finish.
+FINAL_ANSWER_ACTION = "Final Answer"
 #: Actions that end a task with an answer rather than call a tool.
-ANSWER_ACTIONS = frozenset({"Finish", "FinishAction", "Final Answer", "final_answer", "finish"})
-#: Protocols tried on a general-prompt response, in order.
-DETECT_PROTOCOLS: tuple[str, ...] = ("react", "json", "json-goal")
+ANSWER_ACTIONS = frozenset({FINISH_TOOL, FINISH_ACTION, FINAL_ANSWER_ACTION, "final_answer", FIREACT_FINISH})
+#: Protocols whose conventions count as a call, tried in order.
+DETECT_PROTOCOLS: tuple[str, ...] = ("react", "json", "json-goal", "fireact", "hermes", "glaive", "llama3")
 
 _NAME_KEYS = ("name", "tool", "tool_name", "function", "api", "action", "Tool")
 _ARG_KEYS = ("arguments", "parameters", "args", "action_input", "Param", "params", "input")
-_DECODER = json.JSONDecoder()
+
+
+def is_answer_action(name: str) -> bool:
+    """Whether an action name ends the task with an answer (``Finish``, ``FinishAction``...) instead of calling a tool."""
+    return name.strip() in ANSWER_ACTIONS
 
 
 def step_of(result: AgentStep | ParseFailure) -> AgentStep | None:
@@ -40,11 +52,14 @@ def real_calls(step: AgentStep | None) -> list[ToolCall]:
     """The step's calls that name a tool (not an answer pseudo-action, not an empty name)."""
     if step is None:
         return []
-    return [c for c in step.tool_calls if c.name.strip() and c.name not in ANSWER_ACTIONS]
+    return [c for c in step.tool_calls if c.name.strip() and not is_answer_action(c.name)]
 
 
 def detect_calls(text: str, protocols: Sequence[str] = DETECT_PROTOCOLS) -> list[ToolCall]:
-    """Every distinct tool call in ``text`` (by name and arguments), first occurrence first."""
+    """Every distinct tool call in ``text`` (by name and arguments), first occurrence first; none
+    in text longer than a step can be (:data:`~agentflan.protocols._common.MAX_TEXT_CHARS`)."""
+    if len(text) > MAX_TEXT_CHARS:
+        return []
     found: list[ToolCall] = []
     for name in protocols:
         found.extend(real_calls(step_of(get_protocol(name).parse(text))))
@@ -69,16 +84,21 @@ def json_calls(text: str) -> list[ToolCall]:
     calls: list[ToolCall] = []
     for obj in json_objects(text):
         calls.extend(_as_calls(obj))
-    return [c for c in calls if c.name not in ANSWER_ACTIONS]
+    return [c for c in calls if not is_answer_action(c.name)]
 
 
 def json_objects(text: str) -> Iterator[dict[str, Any]]:
     """Each top-level JSON object embedded in ``text``; an object that is not JSON but a Python
-    literal on one line (Glaive's ``{"name": ..., "arguments": '{...}'}``) counts too."""
+    literal on one line (Glaive's ``{"name": ..., "arguments": '{...}'}``) counts too. Objects
+    inside a run of brackets nested past :data:`MAX_JSON_DEPTH` are not looked for (one pass
+    over such a run, not one per bracket)."""
     i = text.find("{")
     while i != -1:
         try:
-            value, end = _DECODER.raw_decode(text, i)
+            value, end = decode_json_at(text, i)
+        except TooDeep as deep:
+            i = text.find("{", max(deep.at, i + 1))
+            continue
         except ValueError:
             value, end = _literal_object(text, i)
             if value is None:
