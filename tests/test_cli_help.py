@@ -81,7 +81,7 @@ def _flat(text: str) -> str:
     return "".join(text.split())
 
 
-@pytest.mark.parametrize("options", [options_class(s) for s in SUITES] + [backend_class(b).Options for b in BACKENDS], ids=str)
+@pytest.mark.parametrize("options", [options_class(s) for s in SUITES] + [backend_class(b).Options for b in BACKENDS], ids=lambda c: c.__name__)
 def test_every_suite_and_backend_option_is_documented_with_its_real_default(options: type) -> None:
     docs = option_docs(options)  # raises on a field without help
     made = options()  # every option has a default: the help shows the one a run without the flag gets
