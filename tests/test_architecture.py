@@ -19,7 +19,7 @@ PACKAGE = SRC / "agentflan"
 #: lowest first; a package may import its own modules and anything on a lower floor, never a
 #: neighbour on its own floor (sources/writers, the three stages) and never upwards.
 FLOORS: list[set[str]] = [
-    {"core"},  # conversation, errors, io, jsonutil, batch, locking and the package root
+    {"core"},  # conversation, errors, io, jsonutil, batch, locking, options and the package root
     {"protocols"},
     {"formats"},
     {"sources", "writers"},
@@ -31,7 +31,7 @@ FLOORS: list[set[str]] = [
     {"quickstart"},
     {"cli"},
 ]
-CORE = {"conversation", "errors", "io", "jsonutil", "batch", "locking"}
+CORE = {"conversation", "errors", "io", "jsonutil", "batch", "locking", "options"}
 MAX_LINES = 450
 #: plots draw SVG from plain data; nothing of the project below them
 NO_PROJECT_IMPORTS = {"report/plots.py"}

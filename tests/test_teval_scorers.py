@@ -163,3 +163,29 @@ def test_reader_takes_official_layouts_and_names_bad_entries(tmp_path: Path) -> 
     bad = _write(tmp_path, "instruct_v2.json", {"x": {"origin_prompt": prompt, "ground_truth": {"action": "A"}, "template": {}}})
     with pytest.raises(InputError, match=r"instruct_v2\.json \(id x\): field 'ground_truth'"):
         read_teval(bad)
+
+
+@pytest.mark.shared_data
+def test_eval_score_scores_predictions_like_a_run(tmp_path: Path) -> None:
+    from agentflan.cli import main
+    from agentflan.evaluate.registry import make_suite
+    from agentflan.evaluate.score_predictions import score_predictions
+    from conftest import shared_path
+
+    data = shared_path("teval", "review_str_v1_sample.json")
+    keys = list(json.loads(data.read_text(encoding="utf-8")))
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"id": k, "response": "Answer: A"}) + "\n" for k in keys), encoding="utf-8")
+    assert main(["eval", "score", "tool-steps", "--data", str(data), "--predictions", str(preds), "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "tool-steps" / "summary.json").read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in (tmp_path / "out" / "tool-steps" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    answers = {k: v["ground_truth"]["answer"] for k, v in json.loads(data.read_text(encoding="utf-8")).items()}
+    assert [r["scores"]["review"] for r in rows] == [float(answers[k] == "A") for k in keys]
+    assert summary["backend"] == "predictions" and summary["metrics"]["plan_threshold"] == 0.8
+    assert summary["metrics"]["review"] == round(100 * sum(a == "A" for a in answers.values()) / len(keys), 2)
+    preds.write_text(json.dumps({"id": keys[0], "response": "B"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="have no prediction"):
+        score_predictions(make_suite("tool-steps", data=str(data)), preds, tmp_path / "o2")
+    preds.write_text('{"id": "nope", "response": "B"}\n{"id": 1}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"preds\.jsonl:2: field 'response'"):
+        score_predictions(make_suite("tool-steps", data=str(data)), preds, tmp_path / "o3")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentflan.conversation import Conversation
+from agentflan.conversation import Conversation, Message, ToolCall
 from agentflan.errors import InputError
 from agentflan.sources import read
 from agentflan.writers import write
@@ -54,8 +54,12 @@ def test_an_error_in_the_stream_leaves_no_output(tmp_path: Path) -> None:
 
 
 def test_a_row_one_format_cannot_hold_leaves_no_output(tmp_path: Path) -> None:
-    # the demo has turns with two parallel calls, which the Agent-FLAN (ReAct) schema cannot write
+    # a turn with two parallel calls, which the Agent-FLAN (ReAct) schema cannot write, after rows it can
+    parallel = Conversation("parallel", [
+        Message("user", "Weather in Paris and Rome?"),
+        Message("assistant", "", tool_calls=[ToolCall("get_weather", {"city": "Paris"}), ToolCall("get_weather", {"city": "Rome"})]),
+    ])
     targets = [(fmt, tmp_path / f"{fmt}{suffix}") for fmt, suffix in {**FORMATS, "agentflan": ".jsonl"}.items()]
     with pytest.raises(InputError, match="one call per turn"):
-        write_each(iter(_demo()), targets)
+        write_each(iter([*_demo()[:5], parallel]), targets)
     assert list(tmp_path.iterdir()) == []

@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +16,20 @@ from agentflan.errors import AgentflanError, ConfigError
 T = TypeVar("T")
 # Files a Hugging Face model or tokenizer folder holds at least one of.
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "adapter_config.json")
+
+
+class HelpWithEpilog(argparse.Action):
+    """``-h/--help`` whose epilog is made when asked for: it is generated from config fields,
+    and building every command's parser must not import them."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, epilog: Callable[[], str], help: str | None = None):
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+        self.make_epilog = epilog
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        parser.epilog = self.make_epilog()
+        parser.print_help()
+        parser.exit()
 
 
 def add_from_option(parser: argparse.ArgumentParser) -> None:

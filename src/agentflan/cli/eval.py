@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.cli._backend import add_backend_options, backend_from_args
+from agentflan.cli._options import add_option, given
+from agentflan.options import OptionDoc, option_docs
 
 EPILOG = """\
 suites:
@@ -18,7 +20,7 @@ suites:
   tool-need   queries an offered tool answers: right tool, valid arguments
   tool-steps  T-Eval-style single steps: instruct, plan, reason, retrieve, understand, review
   hotpotqa    a ReAct agent with search/lookup over each question's own paragraphs: EM and F1
-  mmlu        5-shot multiple choice as lm-eval scores it (log-likelihoods; --mode generative for
+  mmlu        k-shot multiple choice as lm-eval scores it (log-likelihoods; --mode generative for
               servers without log-probs): accuracy per subject and overall
 
 outputs (OUT defaults to eval_results):
@@ -36,59 +38,17 @@ examples:
   agentflan eval build-agent-h --out agent_h.jsonl --source ../shared/data/toolbench/queries --source ../shared/data/glaive/glaive_toolcall_en_demo.json
 """
 
-# Options each suite's factory takes, beyond --set KEY=VALUE: (flags, argparse keywords).
-_DATA = (("--data",), {"metavar": "PATH", "help": "the suite's data (file or folder; see the suite's description)"})
-_SEED = (("--seed",), {"type": int, "metavar": "S", "help": "seed for every random choice (default 0)"})
-_PROTOCOL = (("--protocol",), {"metavar": "NAME", "help": "agent protocol of the prompts: react, fireact, json, json-goal..."})
-_MAX_NEW = (("--max-new-tokens",), {"type": int, "metavar": "N", "help": "tokens per generation"})
-_SOURCE = (("--source",), {"dest": "sources", "action": "append", "metavar": "PATH", "help": "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable"})
-_SIZE = (("--size",), {"type": int, "metavar": "N", "help": "number of samples to build"})
-
-SUITE_HELP: dict[str, tuple[str, list[tuple[tuple[str, ...], dict[str, Any]]]]] = {
-    "agent-h": (
-        "Agent-H hallucination benchmark (--data: a file from build-agent-h, or build it here from --source)",
-        [_DATA, _SOURCE, (("--general",), {"dest": "general_questions", "action": "append", "metavar": "PATH", "help": "general (no tool needed) questions; repeatable"}), _SIZE, _SEED, _PROTOCOL, _MAX_NEW],
-    ),
-    "tool-need": ("queries an offered tool answers: right tool, valid arguments", [_DATA, _SOURCE, _SIZE, _SEED, _PROTOCOL, _MAX_NEW]),
-    "tool-steps": (
-        "T-Eval-style tool use step by step (six dimensions, JSON and string protocols)",
-        [
-            _DATA,
-            (("--source",), {"dest": "sources", "action": "append", "metavar": "PATH", "help": "trajectories to build steps from (e.g. ToolBench answer files); repeatable"}),
-            (("--teval",), {"action": "append", "metavar": "PATH", "help": "original T-Eval data files; repeatable"}),
-            (("--protocols",), {"metavar": "A,B", "help": "protocols to ask each step in (default json,react)"}),
-            (("--dimensions",), {"metavar": "A,B", "help": "subset of instruct,plan,reason,retrieve,understand,review"}),
-            (("--max-per-dimension",), {"type": int, "metavar": "N", "help": "at most N items per dimension"}),
-            _SEED,
-            _MAX_NEW,
-        ],
-    ),
-    "hotpotqa": (
-        "HotpotQA with a ReAct agent over each question's context paragraphs (--data: distractor-setting JSONL)",
-        [
-            _DATA,
-            (("--protocol",), {"metavar": "NAME", "help": "fireact (default: search[...]/lookup[...]/finish[...]) or react"}),
-            (("--shots",), {"type": int, "metavar": "K", "help": "worked examples in the system prompt (default 2)"}),
-            (("--max-steps",), {"type": int, "metavar": "N", "help": "model turns per question before giving up (default 8)"}),
-            (("--examples",), {"metavar": "YAML", "help": "your own worked examples (layout of agentflan/data/eval/hotpotqa_examples.yaml)"}),
-            _MAX_NEW,
-            _SEED,
-        ],
-    ),
-    "mmlu": (
-        "MMLU k-shot multiple choice (--data: folder with dev/ and test/ CSVs), scored as lm-evaluation-harness scores it "
-        "(log-likelihood of ' A'..' D' after the plain prompt; --backend hf), or --mode generative for servers without log-probs",
-        [
-            _DATA,
-            (("--subjects",), {"metavar": "A,B", "help": "comma-separated subjects (default: all found)"}),
-            (("--split",), {"metavar": "NAME", "help": "split to score (default test)"}),
-            (("--shots",), {"type": int, "metavar": "K", "help": "solved dev questions before each question (default 5)"}),
-            (("--per-subject",), {"type": int, "metavar": "N", "help": "at most N questions per subject"}),
-            (("--mode",), {"choices": ["loglikelihood", "generative"], "help": "loglikelihood (default): lm-eval's own MMLU task and scoring on the hf backend's model, offline on the local CSVs; generative: the model writes a reply and its first A-D letter counts (for servers without log-probs; not comparable to lm-eval)"}),
-            _MAX_NEW,
-        ],
-    ),
+# Each suite's one-line description; its options and their defaults come from its options dataclass.
+SUITE_DESCRIPTIONS: dict[str, str] = {
+    "agent-h": "Agent-H hallucination benchmark (--data: a file from build-agent-h, or build it here from --source)",
+    "tool-need": "queries an offered tool answers: right tool, valid arguments",
+    "tool-steps": "T-Eval-style tool use step by step (six dimensions, JSON and string protocols)",
+    "hotpotqa": "HotpotQA with a ReAct agent over each question's context paragraphs (--data: distractor-setting JSONL)",
+    "mmlu": "MMLU k-shot multiple choice (--data: folder with dev/ and test/ CSVs), scored as lm-evaluation-harness scores it "
+    "(log-likelihood of ' A'..' D' after the plain prompt; --backend hf), or --mode generative for servers without log-probs",
 }
+#: Agent-H options that ``build-agent-h`` takes (the rest concern running, not building).
+BUILD_AGENT_H_OPTIONS = ("sources", "general_questions", "size", "seed", "tool_fraction", "protocol", "max_tools", "builtin")
 
 
 def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -100,15 +60,15 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     suites = p.add_subparsers(dest="suite", metavar="SUITE", required=True)
-    for suite, (description, options) in SUITE_HELP.items():
+    for suite, description in SUITE_DESCRIPTIONS.items():
         sp = suites.add_parser(suite, help=description, description=description, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         add_backend_options(sp)
         g = sp.add_argument_group("suite")
-        for flags, kwargs in options:
-            g.add_argument(*flags, **kwargs)
-        g.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="any other option of the suite's factory (VALUE read as JSON when it parses, else text); repeatable")
+        for doc in _suite_docs(suite):
+            add_option(g, doc)
+        g.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="any option of the suite as KEY=VALUE (VALUE read as JSON when it parses, else text); repeatable")
         r = sp.add_argument_group("run")
-        r.add_argument("--out", type=Path, default=Path("eval_results"), metavar="DIR", help="output folder (default eval_results); results go to DIR/SUITE/")
+        r.add_argument("--out", type=Path, default=Path("eval_results"), metavar="DIR", help="output folder (default: %(default)s); results go to DIR/SUITE/")
         r.add_argument("--limit", type=int, metavar="N", help="score only the first N items (the order is fixed)")
         r.add_argument("--fresh", action="store_true", help="discard earlier results in DIR/SUITE instead of resuming")
         r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -131,11 +91,11 @@ def _add_score(suites: argparse._SubParsersAction) -> None:
         "--set similarity_model=PATH)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sc.add_argument("score_suite", metavar="SUITE", choices=[s for s in SUITE_HELP if s != "hotpotqa"], help="the suite whose scorer to use: " + ", ".join(s for s in SUITE_HELP if s != "hotpotqa"))
+    sc.add_argument("score_suite", metavar="SUITE", choices=[s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"], help="the suite whose scorer to use: " + ", ".join(s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"))
     sc.add_argument("--data", required=True, metavar="PATH", help="the suite's data, as for a generating run (comma list for several files)")
     sc.add_argument("--predictions", required=True, type=Path, metavar="FILE", help="JSONL, one {\"id\", \"response\"} per item")
     sc.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="any other option of the suite's factory (VALUE read as JSON when it parses); repeatable")
-    sc.add_argument("--out", type=Path, default=Path("eval_results"), metavar="DIR", help="output folder (default eval_results); results go to DIR/SUITE/")
+    sc.add_argument("--out", type=Path, default=Path("eval_results"), metavar="DIR", help="output folder (default: %(default)s); results go to DIR/SUITE/")
     sc.add_argument("--model-name", metavar="NAME", help="the model named in summary.json (default: the predictions file's name)")
 
 
@@ -155,15 +115,12 @@ def _add_build_agent_h(suites: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("--out", type=Path, required=True, metavar="FILE", help="the item file to write (JSONL)")
-    b.add_argument("--source", dest="sources", action="append", default=[], metavar="PATH", help="ToolBench query/answer files, Glaive tools data (file, glob or folder); repeatable")
-    b.add_argument("--general", dest="general_questions", action="append", default=[], metavar="PATH", help="general questions that need no tool; repeatable")
-    b.add_argument("--size", type=int, default=1845, metavar="N", help="samples to draw (default 1845, the paper's size; each gives a ReAct and a general item)")
-    b.add_argument("--seed", type=int, default=0, metavar="S", help="seed (default 0): same inputs and seed give a byte-identical file")
-    b.add_argument("--tool-fraction", type=float, default=0.5, metavar="F", help="share of tool-needing samples (default 0.5)")
-    b.add_argument("--protocol", default="react", metavar="NAME", help="protocol of the ReAct-style prompt (default react)")
-    b.add_argument("--max-tools", type=int, default=4, metavar="N", help="most tools offered per item (default 4)")
-    b.add_argument("--tool-need-size", type=int, metavar="N", help="tool-need companion samples (queries with the tools that serve them, scored beside H; default --size, at most every usable tool query)")
-    b.add_argument("--no-builtin", dest="builtin", action="store_false", help="do not add agentflan's built-in tool and question set")
+    for doc in _build_agent_h_docs():
+        add_option(b, doc)
+    b.add_argument(
+        "--tool-need-size", type=int, metavar="N",
+        help="tool-need companion samples (queries with the tools that serve them, scored beside H; default --size, at most every usable tool query)",
+    )
     b.add_argument("--on-error", choices=[e.value for e in OnError], default="fail", help="fail (default) or skip bad source records into the rejects file")
     b.add_argument("--rejects", type=Path, metavar="PATH", help="rejects JSONL for --on-error skip (default: FILE.rejects.jsonl)")
 
@@ -184,14 +141,19 @@ def _parse_extra(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+def _suite_docs(suite: str) -> list[OptionDoc]:
+    from agentflan.evaluate.registry import options_class
+
+    return option_docs(options_class(suite))
+
+
+def _build_agent_h_docs() -> list[OptionDoc]:
+    return [d for d in _suite_docs("agent-h") if d.name in BUILD_AGENT_H_OPTIONS]
+
+
 def suite_options(args: argparse.Namespace) -> dict[str, Any]:
     """The factory keywords the user gave (unset options stay with the factory's defaults)."""
-    options: dict[str, Any] = {}
-    for flags, kwargs in SUITE_HELP[args.suite][1]:
-        dest = kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
-        value = getattr(args, dest, None)
-        if value is not None:
-            options[dest] = value
+    options = given(args, _suite_docs(args.suite))
     options.update(_parse_extra(args.extra))
     return options
 
@@ -229,25 +191,28 @@ def run(args: argparse.Namespace) -> int:
 
 def _build_agent_h(args: argparse.Namespace) -> int:
     from agentflan.batch import OnError, Rejects
+    from agentflan.evaluate.agent_h import AgentHOptions
     from agentflan.evaluate.agent_h_build import build_agent_h, build_summary
+    from agentflan.evaluate.registry import split_specs
 
+    o = AgentHOptions(**given(args, _build_agent_h_docs()))
     rejects_path = args.rejects or args.out.with_name(args.out.name + ".rejects.jsonl")
     with Rejects(rejects_path, OnError(args.on_error)) as rejects:
         items = build_agent_h(
-            args.sources,
-            general_questions=args.general_questions,
-            size=args.size,
-            seed=args.seed,
-            tool_fraction=args.tool_fraction,
-            protocol=args.protocol,
-            max_tools=args.max_tools,
-            builtin=args.builtin,
+            split_specs(o.sources),
+            general_questions=split_specs(o.general_questions),
+            size=o.size,
+            seed=o.seed,
+            tool_fraction=o.tool_fraction,
+            protocol=o.protocol,
+            max_tools=o.max_tools,
+            builtin=o.builtin,
             out=args.out,
             rejects=rejects,
             tool_need=True,
-            tool_need_size=args.tool_need_size if args.tool_need_size is not None else args.size,
+            tool_need_size=args.tool_need_size if args.tool_need_size is not None else o.size,
         )
-    comp = build_summary(items, args.size, args.tool_fraction)
+    comp = build_summary(items, o.size, o.tool_fraction)
     kinds = ", ".join(f"{k} {n}" for k, n in comp["kinds"].items())
     print(f"wrote {len(items)} items to {args.out}: {kinds}; tool queries {comp['tool_fraction']:.0%} of the Agent-H samples "
           f"({comp['distinct_tool_queries']} distinct); {rejects.stats.rejected} source records rejected")

@@ -6,35 +6,16 @@ import argparse
 import json
 import sys
 
-EPILOG = """\
+from agentflan.cli._common import HelpWithEpilog
+
+HEAD = """\
 CONFIG is a YAML file; every key can be overridden after it with --key value, dotted for
 nested keys and list items (values are read as YAML: 8, 3e-4, true, [q_proj, v_proj]).
 
-config keys (defaults in brackets):
-  model              path or hub id of a causal LM, or a .gguf file (converted once) (required)
-  template           agentflan | llama2 | llama3 | chatml | gemma | tokenizer (its own chat_template) [agentflan]
-  data               corpora: a path, a list of paths, or [{path, format, weight}]; weight 0.5 keeps a
-                     seeded half, 2 repeats twice; any format `agentflan convert` reads (required)
-  eval_data          held-out corpora, or eval_fraction: a share of each corpus by id hash [none]
-  max_length         tokens per sequence; longer rows keep their start [8192]
-  packing            pack rows into max_length sequences without cross-attention; false pads [true]
-  method             lora | qlora (CUDA + bitsandbytes) | full [lora]
-  lora.r, lora.alpha, lora.dropout, lora.targets                          [16, 32, 0.05, all-linear]
-  learning_rate, lr_scheduler, warmup_ratio, weight_decay, max_grad_norm  [2e-5, cosine, 0.03, 0, 1]
-  epochs, max_steps (overrides epochs when > 0)                           [3, -1]
-  batch_size, eval_batch_size, grad_accum (per device)                    [1, 1, 1]
-  gradient_checkpointing, bf16 (auto: when the GPU has it), attn_implementation  [false, auto, sdpa]
-  loss_chunk_tokens  supervised positions whose logits exist at once; flat memory for long trajectories and
-                     large vocabularies, same loss and gradients; 0: full logits [1024]
-  seed, output_dir, logging_steps, eval_steps, save_steps, save_total_limit  [42, out/train, 10, save_steps, 500, 2]
-  resume             auto (from the last complete checkpoint in output_dir; a finished run is left as is) | true | false | a checkpoint path [auto]
-  wandb              also log to Weights & Biases (needs wandb installed) [false]
-  cache_dir          tokenised-data cache [$AGENTFLAN_CACHE or ~/.cache/agentflan/tokenized]
-  on_error           fail | skip (bad records go to OUT/rejects-*.jsonl) [fail]
-  export.merge       with LoRA, also write OUT/merged (adapter merged into the base) [true]
-  trust_remote_code  run the model repository's own code (only for repositories you trust) [false]
-  dataloader_num_workers  worker processes feeding batches [0]
+config keys [defaults]:
+"""
 
+TAIL = """
 outputs in output_dir: metrics.csv (step, epoch, split, loss, loss_<capability>..., learning_rate,
 tokens), runs/ (TensorBoard), train_config.json, data_stats.json, checkpoint-*/, final/ (adapter
 or model + tokenizer carrying the chat template) and, for LoRA, merged/.
@@ -47,15 +28,31 @@ examples:
 """
 
 
+def epilog() -> str:
+    """The help's key table, made from the config's own field descriptions and defaults."""
+    import textwrap
+
+    from agentflan.train.config import config_keys
+
+    lines = []
+    for key, description, default in config_keys():
+        text = f"{description} [{default}]"
+        first, *rest = textwrap.wrap(text, 78) if len(key) < 22 else ["", *textwrap.wrap(text, 78)]
+        lines.append(f"  {key:<22} {first}".rstrip())
+        lines.extend(f"  {'':<22} {line}" for line in rest)
+    return HEAD + "\n".join(lines) + "\n" + TAIL
+
+
 def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
     p = subparsers.add_parser(
         name,
         help=help_text,
         description="Fine-tune a Hugging Face causal LM on agent conversations (LoRA, QLoRA or full), logging "
         "the loss of each capability (reasoning, retrieval, understanding, instruction, untagged).",
-        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
+    p.add_argument("-h", "--help", action=HelpWithEpilog, epilog=epilog, help="show this help message and exit")
     p.add_argument("--prepare-only", action="store_true", help="tokenise, pack and print the data statistics, then stop")
     p.add_argument("config", metavar="CONFIG", help="training config (YAML)")
     p.add_argument("overrides", nargs=argparse.REMAINDER, metavar="--key value", help="config overrides, e.g. --lora.r 8")

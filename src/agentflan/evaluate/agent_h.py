@@ -53,6 +53,7 @@ from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.tool_corpus import prompts
 from agentflan.evaluate.toolneed import score_tool_need, summarize_tool_need
+from agentflan.options import option
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 from agentflan.protocols.calls import detect_calls, is_answer_action, real_calls, step_of
 
@@ -214,19 +215,22 @@ class AgentHOptions:
     """``data``: a file from ``agentflan eval build-agent-h``; otherwise the set is built here from
     ``sources`` and ``general_questions`` (comma lists) plus the built-in set when ``builtin``."""
 
-    data: str | None = None
-    sources: list[str] | str | None = None
-    general_questions: list[str] | str | None = None
-    size: int = 1845
-    seed: int = 0
-    tool_fraction: float = 0.5
-    protocol: str = "react"
-    max_tools: int = 4
-    builtin: bool = True
-    #: Also run the tool-need companion items and report their score beside H.
-    tool_need: bool = True
-    tool_need_size: int | None = None
-    max_new_tokens: int = 512
+    data: str | None = option(None, "an item file from `agentflan eval build-agent-h`", none="build the set here from --source/--general", metavar="PATH")
+    sources: list[str] | str | None = option(
+        None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="only the built-in set", flag="source", metavar="PATH", repeatable=True
+    )
+    general_questions: list[str] | str | None = option(
+        None, "general (no tool needed) questions; repeatable", none="only the built-in set", flag="general", metavar="PATH", repeatable=True
+    )
+    size: int = option(1845, "samples to draw (the paper's size; each gives a ReAct and a general item)", metavar="N")
+    seed: int = option(0, "seed of every random choice: same inputs and seed give the same items", metavar="S")
+    tool_fraction: float = option(0.5, "share of tool-needing samples", metavar="F")
+    protocol: str = option("react", "protocol of the ReAct-style prompt: react, json or json-goal", metavar="NAME")
+    max_tools: int = option(4, "most tools offered per item", metavar="N")
+    builtin: bool = option(True, "add agentflan's built-in tool and question set")
+    tool_need: bool = option(True, "also run the tool-need companion items and report their score beside H")
+    tool_need_size: int | None = option(None, "tool-need companion samples", none="every usable tool query", metavar="N")
+    max_new_tokens: int = option(512, "tokens per generation", metavar="N")
 
 
 class AgentHSuite(OptionsSuite):

@@ -29,6 +29,7 @@ from agentflan.evaluate.localwiki import LocalWiki, Page
 from agentflan.evaluate.registry import suite_options
 from agentflan.generation.base import Backend
 from agentflan.io import iter_records
+from agentflan.options import option
 from agentflan.protocols import is_answer_action
 from agentflan.protocols.base import AgentStep, get_protocol
 
@@ -117,14 +118,16 @@ def read_questions(path: Path) -> Iterator[Question]:
 
 @dataclass(slots=True)
 class HotpotQAOptions:
-    data: str | None = None
-    protocol: str | None = None
-    shots: int | None = None
-    max_steps: int | None = None
-    max_new_tokens: int | None = None
-    #: A YAML file of worked examples in the layout of agentflan/data/eval/hotpotqa_examples.yaml.
-    examples: str | None = None
-    seed: int = 0
+    data: str | None = option(None, "distractor-setting JSONL: questions with their context paragraphs", none="required", metavar="PATH")
+    protocol: str = option("fireact", "agent protocol: fireact (search[...]/lookup[...]/finish[...]) or react", metavar="NAME")
+    shots: int = option(2, "worked examples in the system prompt", metavar="K")
+    max_steps: int = option(8, "model turns per question before giving up", metavar="N")
+    max_new_tokens: int = option(256, "tokens per model turn", metavar="N")
+    examples: str | None = option(
+        None, "your own worked examples (a YAML file in the layout of agentflan/data/eval/hotpotqa_examples.yaml)",
+        none="agentflan's own", metavar="YAML",
+    )
+    seed: int = option(0, "seed of the agent's sampling", metavar="S")
 
 
 class HotpotQASuite(Suite):
@@ -141,12 +144,12 @@ class HotpotQASuite(Suite):
             raise ConfigError(f"{self.path} is not a file")
         cfg = load_yaml("hotpotqa.yaml")
         self.cfg = cfg
-        self.protocol = options.protocol or cfg["protocol"]
-        self.shots = cfg["shots"] if options.shots is None else options.shots
+        self.protocol = options.protocol
+        self.shots = options.shots
         self.agent_config = AgentConfig(
             protocol=self.protocol,
-            max_steps=options.max_steps or cfg["max_steps"],
-            max_new_tokens=options.max_new_tokens or cfg["max_new_tokens"],
+            max_steps=options.max_steps,
+            max_new_tokens=options.max_new_tokens,
             seed=options.seed,
         )
         examples = load_yaml("hotpotqa_examples.yaml") if options.examples is None else yaml.safe_load(Path(options.examples).read_text(encoding="utf-8"))
@@ -260,5 +263,5 @@ class HotpotQASuite(Suite):
 
 
 def make_suite(**options: Any) -> HotpotQASuite:
-    """``data`` (JSONL), ``protocol`` (fireact), ``shots`` (2), ``max_steps`` (8), ``max_new_tokens``, ``examples``, ``seed``."""
+    """The fields of :class:`HotpotQAOptions`."""
     return HotpotQASuite(suite_options(HotpotQAOptions, "hotpotqa", options))

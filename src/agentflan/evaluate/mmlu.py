@@ -28,6 +28,7 @@ from agentflan.evaluate.base import EvalItem, ItemResult, Suite
 from agentflan.evaluate.datafiles import load_yaml
 from agentflan.evaluate.registry import split_specs, suite_options
 from agentflan.generation.base import Sampling
+from agentflan.options import option
 
 LETTERS = ("A", "B", "C", "D")
 MODES = ("loglikelihood", "generative")
@@ -78,15 +79,18 @@ def read_questions(path: Path, subject: str) -> list[Question]:
 
 @dataclass(slots=True)
 class MMLUOptions:
-    data: str | None = None
-    subjects: list[str] | str | None = None
-    split: str = "test"
-    shots: int = 5
-    #: At most this many questions per subject (the first ones); None: all.
-    per_subject: int | None = None
-    #: ``loglikelihood`` (lm-eval's scoring, hf backend) or ``generative`` (first A-D letter of a reply).
-    mode: str = "loglikelihood"
-    max_new_tokens: int = 32
+    data: str | None = option(None, "folder with dev/ and test/ holding <subject>_<split>.csv", none="required", metavar="DIR")
+    subjects: list[str] | str | None = option(None, "comma-separated subjects", none="all found", metavar="A,B")
+    split: str = option("test", "split to score", metavar="NAME")
+    shots: int = option(5, "solved dev questions before each question", metavar="K")
+    per_subject: int | None = option(None, "at most N questions per subject (the first ones)", none="all", metavar="N")
+    mode: str = option(
+        "loglikelihood",
+        "loglikelihood: lm-eval's own MMLU task and scoring on the hf backend's model, offline on the local CSVs; "
+        "generative: the model writes a reply and its first A-D letter counts (for servers without log-probs; not comparable to lm-eval)",
+        choices=MODES,
+    )
+    max_new_tokens: int = option(32, "tokens per generation (generative mode)", metavar="N")
 
 
 class MMLUSuite(Suite):

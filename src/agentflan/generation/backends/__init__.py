@@ -16,6 +16,7 @@ from agentflan.conversation import Message, Tool
 from agentflan.errors import AgentflanError, ConfigError
 from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.jsonutil import dumps
+from agentflan.options import option
 
 # name -> "module:class"; the class takes (model, options) and has an ``Options`` dataclass.
 BACKENDS: dict[str, str] = {
@@ -49,6 +50,26 @@ def make_backend(name: str, model: str, **options: Any) -> Backend:
         )
     backend: Backend = cls(model, cls.Options(**options))
     return backend
+
+
+# Options the local backends (hf, vllm) share, documented once.
+def template_option() -> Any:
+    return option(
+        None, "agentflan chat template the model was tuned with: agentflan, llama2, llama3, chatml, gemma or tokenizer",
+        none="the one `agentflan train` recorded beside the model, else the tokenizer's own chat_template", metavar="NAME",
+    )
+
+
+def dtype_option() -> Any:
+    return option("auto", "weight dtype (auto: as saved)", choices=("auto", "float32", "bfloat16", "float16"))
+
+
+def trust_remote_code_option() -> Any:
+    return option(False, "run the model repository's own Python code (only for repositories you trust)")
+
+
+def revision_option() -> Any:
+    return option(None, "hub revision (branch, tag or commit)", none="the default branch", metavar="REV")
 
 
 def tool_dicts(tools: Iterable[Tool]) -> list[dict[str, Any]]:

@@ -17,26 +17,33 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from agentflan.errors import ConfigError
-from agentflan.generation.backends import BackendError, load_template, render_prompt
+from agentflan.generation.backends import (
+    BackendError,
+    dtype_option,
+    load_template,
+    render_prompt,
+    revision_option,
+    template_option,
+    trust_remote_code_option,
+)
 from agentflan.generation.base import Backend, GenerationRequest, Sampling
 from agentflan.generation.gguf import resolve_model
 from agentflan.generation.stops import cut_at_stop, stop_token_ids, template_stops
+from agentflan.options import option
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class HFOptions:
-    template: str | None = None
-    batch_size: int = 8
-    device: str = "auto"
-    dtype: str = "auto"
-    trust_remote_code: bool = False
-    revision: str | None = None
-    #: Pass ``request.tools`` to the chat template (off: suites describe tools in the prompt).
-    native_tools: bool = False
-    #: Context budget in tokens (prompt + new tokens); None: the model's ``max_position_embeddings``.
-    max_length: int | None = None
+    template: str | None = template_option()
+    batch_size: int = option(8, "sequences per forward pass", metavar="N")
+    device: str = option("auto", "cuda, cuda:1, mps, cpu or auto (the best available)", metavar="DEV")
+    dtype: str = dtype_option()
+    trust_remote_code: bool = trust_remote_code_option()
+    revision: str | None = revision_option()
+    native_tools: bool = option(False, "pass the offered tools to the chat template too (off: suites describe tools in the prompt)")
+    max_length: int | None = option(None, "context budget in tokens (prompt + new tokens)", none="the model's max_position_embeddings", metavar="N")
 
 
 class HFBackend(Backend):

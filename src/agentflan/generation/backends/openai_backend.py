@@ -35,6 +35,7 @@ from agentflan.generation.backends import (
 from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.generation.stops import cut_at_stop
 from agentflan.jsonutil import loads_object
+from agentflan.options import option
 
 # Local servers (vLLM, llama.cpp, TGI) accept any key; the client insists on having one.
 DUMMY_KEY = "EMPTY"
@@ -52,15 +53,16 @@ BAD_REPLY_BACKOFF_MAX_S = 8.0
 class OpenAIOptions:
     """``base_url`` None means the OpenAI API itself (then the key must be set)."""
 
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 8
-    timeout: float = 120.0
-    max_retries: int = 6
-    #: Send ``request.tools`` as the API's ``tools`` (and return tool calls as JSON lines). Off by
-    #: default: suites describe tools in the prompt in the protocol under test, and vLLM rejects
-    #: ``tools`` unless started with ``--enable-auto-tool-choice``.
-    native_tools: bool = False
+    base_url: str | None = option(None, "server URL, e.g. http://127.0.0.1:8000/v1", none="the OpenAI API", metavar="URL")
+    api_key_env: str = option("OPENAI_API_KEY", "environment variable holding the API key (unset with --base-url: a dummy key)", metavar="VAR")
+    concurrency: int = option(8, "requests in flight at once", metavar="N")
+    timeout: float = option(120.0, "seconds per request before it is retried", metavar="S")
+    max_retries: int = option(6, "retries with exponential backoff on 429/5xx/timeouts/dropped connections", metavar="N")
+    native_tools: bool = option(
+        False,
+        "send the offered tools as the API's `tools` (tool calls come back as JSON lines); off: suites describe tools in "
+        "the prompt in the protocol under test, and vLLM rejects `tools` unless started with --enable-auto-tool-choice",
+    )
 
 
 class OpenAIBackend(Backend):

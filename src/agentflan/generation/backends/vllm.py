@@ -12,22 +12,30 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from agentflan.errors import ConfigError
-from agentflan.generation.backends import load_template, render_prompt
+from agentflan.generation.backends import (
+    dtype_option,
+    load_template,
+    render_prompt,
+    revision_option,
+    template_option,
+    trust_remote_code_option,
+)
 from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.generation.stops import cut_at_stop, template_stops
+from agentflan.options import option
 
 
 @dataclass(slots=True)
 class VLLMOptions:
-    template: str | None = None
-    tensor_parallel_size: int = 1
-    dtype: str = "auto"
-    max_model_len: int | None = None
-    gpu_memory_utilization: float = 0.9
-    trust_remote_code: bool = False
-    revision: str | None = None
-    native_tools: bool = False
-    seed: int = 0
+    template: str | None = template_option()
+    tensor_parallel_size: int = option(1, "GPUs to shard the model over", metavar="N")
+    dtype: str = dtype_option()
+    max_model_len: int | None = option(None, "context length to reserve", none="the model's", metavar="N")
+    gpu_memory_utilization: float = option(0.9, "fraction of GPU memory to use", metavar="F")
+    trust_remote_code: bool = trust_remote_code_option()
+    revision: str | None = revision_option()
+    native_tools: bool = option(False, "pass the offered tools to the chat template too (off: suites describe tools in the prompt)")
+    seed: int = option(0, "vLLM engine seed", flag="vllm-seed", metavar="S")
 
 
 class VLLMBackend(Backend):

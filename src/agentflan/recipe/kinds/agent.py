@@ -29,9 +29,6 @@ class Agent(SplitKind[AgentSplit]):
         self.fractions = [m.share.fraction for m in self.group if m.share]
         self.part = next((i for i, m in enumerate(self.group) if m.name == spec.name), None)
 
-    def source_names(self) -> list[str]:
-        return list(self.spec.sources)
-
     def needs_events(self, source: str) -> bool:
         return True
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from agentflan.conversation import Conversation
 from agentflan.errors import Location
 from agentflan.jsonutil import loads
-from agentflan.recipe.config import Recipe
+from agentflan.recipe.config import Recipe, SplitSpec
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.split import BottomK
 from agentflan.recipe.tokens import TokenCounter
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from agentflan.recipe.manifest import SplitReport
     from agentflan.recipe.scan import TaskResult
 
-S = TypeVar("S")
+S = TypeVar("S", bound=SplitSpec)
 
 
 @dataclass(slots=True)
@@ -95,11 +95,11 @@ class SplitKind(ABC, Generic[S]):
 
     @property
     def name(self) -> str:
-        return str(self.spec.name)  # type: ignore[attr-defined]
+        return self.spec.name
 
-    @abstractmethod
     def source_names(self) -> list[str]:
         """Every source this split reads."""
+        return [name for refs in self.spec.source_refs().values() for name in refs]
 
     def needs_events(self, source: str) -> bool:
         """Whether the scan must parse the steps of ``source``'s conversations for this split."""

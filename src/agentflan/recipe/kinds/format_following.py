@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
 
 class FormatFollowing(SplitKind[FormatFollowingSplit]):
-    def source_names(self) -> list[str]:
-        return list(self.spec.sources)
-
     def needs_events(self, source: str) -> bool:
         return True
 

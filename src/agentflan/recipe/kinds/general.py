@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 class General(SplitKind[GeneralSplit]):
     general: ClassVar[bool] = True
 
-    def source_names(self) -> list[str]:
-        return list(self.spec.sources)
-
     def start(self, result: TaskResult, recipe: Recipe) -> None:
         # kept with or without a ratio: a dry run counts the rows negatives take away by them
         result.general_hashes[self.name] = []

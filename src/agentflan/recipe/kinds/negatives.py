@@ -31,9 +31,6 @@ def spare(n: int) -> int:
 
 
 class Negatives(SplitKind[NegativesSplit]):
-    def source_names(self) -> list[str]:
-        return [*self.spec.tool_sources, *self.spec.chat_sources]
-
     def needs_events(self, source: str) -> bool:
         return source in self.spec.tool_sources
 
