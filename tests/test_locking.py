@@ -103,7 +103,15 @@ def test_a_killed_parallel_build_leaves_no_workers_and_its_staging_goes_at_the_n
         workers = [c for c in _children(proc.pid) if "spawn_main" in (Path("/proc") / str(c) / "cmdline").read_text(errors="replace")]
         time.sleep(0.05)
     assert workers, "the build never started its pool"
-    time.sleep(8)  # both workers imported agentflan and are inside a file now
+
+    def staging_now() -> list[Path]:
+        return [p for p in tmp_path.iterdir() if p.name.startswith(".demo.") and p.is_dir()]
+
+    deadline = time.monotonic() + 120  # wait for the build to be mid-way (its staging exists), however loaded the machine
+    while time.monotonic() < deadline and not staging_now() and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build finished before it could be killed: give it more input"
+    time.sleep(0.5)  # the workers are inside a file now
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 3
