@@ -421,7 +421,8 @@ def render(found: Collected, title: str = "agentflan report", base: Path | None 
     return env.from_string(template_text).render(
         title=title,
         version=__version__,
-        roots=[shown(r) for r in found.roots],
+        # the page's own folder reads as its name ("qs/"), not as "."
+        roots=[shown(r) if shown(r) != "." else f"{Path(r).resolve().name}/" for r in found.roots],
         sections=parts,
     )
 
