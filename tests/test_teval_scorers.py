@@ -189,3 +189,28 @@ def test_eval_score_scores_predictions_like_a_run(tmp_path: Path) -> None:
     preds.write_text('{"id": "nope", "response": "B"}\n{"id": 1}\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"preds\.jsonl:2: field 'response'"):
         score_predictions(make_suite("tool-steps", data=str(data)), preds, tmp_path / "o3")
+
+
+@pytest.mark.shared_data
+def test_chinese_files_are_scored_with_their_own_model_or_say_so(tmp_path: Path) -> None:
+    """Items of a ``_zh`` file get the Chinese similarity; the summary names it, and a fallback is recorded."""
+    from agentflan.evaluate.base import ItemResult
+    from agentflan.evaluate.registry import make_suite
+    from conftest import shared_path
+
+    en = shared_path("teval", "plan_json_v1_sample.json")
+    entries = dict(list(json.loads(en.read_text(encoding="utf-8")).items())[:3])
+    zh = _write(tmp_path, "plan_json_v1_zh.json", entries)
+    suite = make_suite("tool-steps", teval=f"{en},{zh}", similarity="lexical")
+    items = list(suite.items())
+    assert {it.meta["language"] for it in items if "_zh" in it.id} == {"zh"} and items[0].meta["language"] == "en"
+    golds = [json.dumps(it.expected["entry"]["ground_truth"]) for it in items]
+    scores = suite.score_responses(items, golds)
+    by_id = {it.id: s for it, s in zip(items, scores, strict=True)}
+    for key in entries:  # the same item and answer score alike in either file, in item order
+        assert by_id[f"teval/plan_json_v1_zh/{key}"]["plan"] == by_id[f"teval/plan_json_v1_sample/{key}"]["plan"]
+    summary = suite.summarize([ItemResult(it.id, g, s, dict(it.meta)) for it, g, s in zip(items, golds, scores, strict=True)])
+    assert summary["similarity_model"] == summary["similarity_model_zh"] == "lexical:token-f1"
+    assert "thenlper/gte-large-zh" in summary["similarity_note"]
+    only_en = suite.summarize([ItemResult(it.id, g, s, dict(it.meta)) for it, g, s in zip(items, golds, scores, strict=True) if "_zh" not in it.id])
+    assert "similarity_model_zh" not in only_en and "similarity_note" not in only_en

@@ -4,9 +4,11 @@ The official scores were given to the whole prediction, and 733 of the 1,480 are
 Each kind of prediction is a fixed rendering of the item's reference plan (gold, Python
 literal, fenced, one step dropped, two swapped...), so the whole text is rebuilt from the
 reference and accepted only when it starts with the stored 400 characters. Kinds with a
-random change (``wrong_arg``, and ``wrong_tool`` when ambiguous) keep the stored text and take the rest from the
-gold rendering, joined where the two agree again nearest the cut; ``malformed_truncated`` is
-kept as stored (cut on purpose, it parses in no reader either way).
+random change (``wrong_arg``; ``wrong_tool`` when no rendering fits) keep the stored text and
+take the rest from the gold rendering, joined where the two agree again nearest the cut;
+``malformed_truncated`` is kept as stored (cut on purpose, it parses in no reader either way).
+A prediction that cannot be told apart from another past the cut is not guessed: it comes back
+as ``None`` with the reason, and the parity test counts it as left out.
 """
 
 from __future__ import annotations
@@ -76,25 +78,39 @@ def render(file: str, kind: str, gt: list[dict[str, Any]], other_tool: str | Non
     }.get(kind, _json(steps))
 
 
-def full_prediction(row: dict[str, Any], gt: Any) -> str | None:
-    """The whole prediction of a reference row, or ``None`` when it cannot be rebuilt faithfully."""
+#: how a reference row's prediction was obtained; the last two are left out of the comparison
+VERBATIM, RENDERED, SPLICED, CUT_ON_PURPOSE, AMBIGUOUS, CHANGE_PAST_CUT, NO_ANCHOR = (
+    "verbatim (under the cut)",
+    "rebuilt: the item's rendering of that kind starts with the stored text",
+    "rebuilt: stored text (random change before the cut) + the gold rendering's rest",
+    "kept as stored: cut on purpose, no reader parses it",
+    "left out: the changed tool lies past the cut, several whole texts fit",
+    "left out: the stored text is gold's own start, the random change lies past the cut",
+    "left out: the stored text rejoins the gold rendering nowhere",
+)
+
+
+def full_prediction(row: dict[str, Any], gt: Any) -> tuple[str | None, str]:
+    """The whole prediction of a reference row (``None`` when it cannot be rebuilt faithfully) and how."""
     stored = row["pred"]
     if len(stored) < CUT or row["dim"] != "plan":
-        return stored
+        return stored, VERBATIM
     if row["kind"] == "malformed_truncated":
-        return stored  # cut on purpose: no reader parses it, whatever followed
+        return stored, CUT_ON_PURPOSE
     others = sorted({s["name"] for s in gt if s["name"] != FINISH}) if row["kind"] == "wrong_tool" else [None]
     wholes = {render(row["file"], row["kind"], gt, other) for other in others}
     fits = [w for w in wholes if w.startswith(stored)]
     if len(fits) == 1:
-        return fits[0]
+        return fits[0], RENDERED
     if len(fits) > 1:
-        return None  # the changed tool lies past the cut: several whole texts fit
+        return None, AMBIGUOUS
     gold = render(row["file"], "gold", gt)
+    if gold.startswith(stored):
+        return None, CHANGE_PAST_CUT
     for size in (60, 40, 25):  # a random change before the cut: the stored text, then gold's rest
         anchor = stored[-size:]
         spots = [i for i in range(len(gold)) if gold.startswith(anchor, i)]
         if spots:
             at = min(spots, key=lambda i: abs(i - (CUT - size)))  # the one where the cut fell
-            return stored + gold[at + size :]
-    return None
+            return stored + gold[at + size :], SPLICED
+    return None, NO_ANCHOR

