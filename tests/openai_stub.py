@@ -1,6 +1,7 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks (stdlib only).
 
-It speaks ``POST /v1/chat/completions``. ``respond(body)`` makes the reply: its text, or a whole assistant message dict;
+It speaks ``POST /v1/chat/completions`` and, given ``complete``, ``POST /v1/completions`` (``complete(body)``
+returns the whole reply, e.g. a real model's log-probs). ``respond(body)`` makes the reply: its text, or a whole assistant message dict;
 ``fault(body, attempt)`` injects failures per request (``attempt`` counts earlier requests with
 the same messages): ``"ok"``; an HTTP status (``500``, ``503``, ``429`` come with ``Retry-After: 1``);
 ``drop`` closes the connection without answering, ``cut`` sends half a response and closes it;
@@ -36,10 +37,11 @@ def request_key(body: dict[str, Any]) -> str:
 
 class StubServer:
     def __init__(self, respond: Responder = echo, *, delay: float = 0.0, jitter: float = 0.0, fault: Fault | None = None,
-                 slow_s: float = 3.0):
+                 slow_s: float = 3.0, complete: Responder | None = None):
         """``delay`` seconds before each answer, stretched by up to ``jitter`` x ``delay`` per request (fixed per
         request body, so two clients asking the same requests meet the same latencies)."""
         self.respond = respond
+        self.complete = complete
         self.jitter = jitter
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests the server held at once
@@ -63,6 +65,12 @@ class StubServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length))
+                if self.path.endswith("/v1/completions") and stub.complete is not None:
+                    with stub._lock:
+                        stub.bodies.append(body)
+                        stub.auth.append(self.headers.get("Authorization", ""))
+                    self._send(200, stub.complete(body))
+                    return
                 if not self.path.endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return

@@ -95,3 +95,52 @@ def test_the_task_is_lm_evals_own_template() -> None:
     template = lm_eval_template()
     assert template["doc_to_text"].endswith("Answer:") and template["doc_to_choice"] == ["A", "B", "C", "D"]
     assert template["fewshot_config"] == {"sampler": "first_n"} and template["output_type"] == "multiple_choice"
+
+
+def _mmlu_args(root: Path, out: Path) -> list[str]:
+    return ["eval", "mmlu", "--data", str(root), "--subjects", "anatomy", "--per-subject", "6", "--shots", "1", "--out", str(out)]
+
+
+def _rows(out: Path) -> dict[str, dict[str, object]]:
+    lines = (out / "mmlu" / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    return {r["id"]: r["scores"] for r in map(json.loads, lines)}
+
+
+@pytest.mark.slow
+def test_mmlu_on_an_openai_server_equals_the_local_model(tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lm-eval's local-completions on a real server (the tiny model's own log-probs over HTTP) scores as HFLM locally."""
+    from model_completions import ModelCompletions
+    from openai_stub import StubServer
+
+    for key, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(key, value)
+    root = shared_path("mmlu")
+    assert main([*_mmlu_args(root, tmp_path / "hf"), "--model", str(tiny_llama_dir), "--device", "cpu", "--batch-size", "4"]) == 0
+    with StubServer(complete=ModelCompletions(tiny_llama_dir)) as server:
+        assert main([*_mmlu_args(root, tmp_path / "api"), "--backend", "openai", "--base-url", server.url, "--model", "tiny",
+                     "--tokenizer", str(tiny_llama_dir), "--concurrency", "1"]) == 0
+    prompts = [b["prompt"] for b in server.bodies if b.get("echo")]
+    assert prompts and all(b.get("logprobs") == 1 and b.get("max_tokens") == 1 for b in server.bodies if b.get("echo"))
+    local, remote = _rows(tmp_path / "hf"), _rows(tmp_path / "api")
+    assert local.keys() == remote.keys() and len(local) == 6
+    for key, scores in local.items():
+        assert remote[key]["choice"] == scores["choice"] and remote[key]["correct"] == scores["correct"]
+        assert remote[key]["loglikelihoods"] == pytest.approx(scores["loglikelihoods"], abs=1e-3)
+    summary = json.loads((tmp_path / "api" / "mmlu" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["backend"] == "openai" and summary["metrics"]["mode"] == "loglikelihood"
+    assert summary["metrics"]["accuracy"] == json.loads((tmp_path / "hf" / "mmlu" / "summary.json").read_text(encoding="utf-8"))["metrics"]["accuracy"]
+
+
+def test_a_server_without_prompt_logprobs_is_refused_with_the_reason(tiny_llama_dir: Path, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from model_completions import ModelCompletions
+    from openai_stub import StubServer
+
+    root = shared_path("mmlu")
+    with StubServer(complete=ModelCompletions(tiny_llama_dir, prompt_logprobs=False)) as server:
+        code = main([*_mmlu_args(root, tmp_path / "api"), "--backend", "openai", "--base-url", server.url, "--model", "tiny",
+                     "--tokenizer", str(tiny_llama_dir)])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "needs a completions endpoint that returns the prompt's log-probs" in err and "--mode generative" in err
+    assert len(server.bodies) == 1  # the probe only: nothing was scored

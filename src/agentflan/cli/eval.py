@@ -22,6 +22,8 @@ suites:
   hotpotqa    a ReAct agent with search/lookup over each question's own paragraphs: EM and F1
   mmlu        k-shot multiple choice as lm-eval scores it (log-likelihoods; --mode generative for
               servers without log-probs): accuracy per subject and overall
+  lm-eval     any lm-evaluation-harness task (gsm8k, humaneval...), lm-eval's own definition and
+              scoring, on local files with --data TASK=FILE; humaneval needs --confirm-run-unsafe-code
 
 outputs (OUT defaults to eval_results):
   OUT/SUITE/results.jsonl   one scored item per line, appended as items finish
@@ -34,6 +36,8 @@ examples:
   agentflan eval hotpotqa --model out/final --data ../shared/data/hotpotqa/distractor_easy_medium.jsonl --limit 50
   agentflan eval mmlu --model out/final --data ../shared/data/mmlu --subjects anatomy,astronomy
   agentflan eval mmlu --backend openai --base-url http://127.0.0.1:8000/v1 --model m --data ../shared/data/mmlu --mode generative
+  agentflan eval lm-eval --model out/final --tasks gsm8k --data gsm8k=test.jsonl,gsm8k:train=train.jsonl
+  agentflan eval lm-eval --model out/final --tasks humaneval --data humaneval=HumanEval.jsonl --confirm-run-unsafe-code
   agentflan eval agent-h --backend openai --base-url http://127.0.0.1:8000/v1 --model my-model --concurrency 32 --data agent_h.jsonl
   agentflan eval build-agent-h --out agent_h.jsonl --source ../shared/data/toolbench/queries --source ../shared/data/glaive/glaive_toolcall_en_demo.json
 """
@@ -45,7 +49,11 @@ SUITE_DESCRIPTIONS: dict[str, str] = {
     "tool-steps": "T-Eval-style tool use step by step (six dimensions, JSON and string protocols)",
     "hotpotqa": "HotpotQA with a ReAct agent over each question's context paragraphs (--data: distractor-setting JSONL)",
     "mmlu": "MMLU k-shot multiple choice (--data: folder with dev/ and test/ CSVs), scored as lm-evaluation-harness scores it "
-    "(log-likelihood of ' A'..' D' after the plain prompt; --backend hf), or --mode generative for servers without log-probs",
+    "(log-likelihood of ' A'..' D' after the plain prompt; --backend hf, or openai on a server giving prompt log-probs), "
+    "or --mode generative for servers without log-probs",
+    "lm-eval": "any lm-evaluation-harness task by name (gsm8k, humaneval, ...), defined and scored by lm-eval itself on this "
+    "backend's model (hf, or openai through lm-eval's local-completions); --data points a task at local files; tasks that "
+    "run model-written code (humaneval) need --confirm-run-unsafe-code",
 }
 #: Agent-H options that ``build-agent-h`` takes (the rest concern running, not building).
 BUILD_AGENT_H_OPTIONS = ("sources", "general_questions", "size", "seed", "tool_fraction", "protocol", "max_tools", "builtin")
@@ -163,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         return _build_agent_h(args)
     if args.suite == "score":
         return _score(args)
+    from agentflan.evaluate.lmeval_tasks import LMEvalSuite, run_lm_eval
     from agentflan.evaluate.mmlu import MMLUSuite
     from agentflan.evaluate.mmlu_lmeval import run_mmlu_loglikelihood
     from agentflan.evaluate.registry import make_suite
@@ -174,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if isinstance(suite, MMLUSuite) and suite.options.mode == "loglikelihood":
             outcome = run_mmlu_loglikelihood(suite, backend, args.out, limit=args.limit, console=sys.stdout)
+        elif isinstance(suite, LMEvalSuite):
+            outcome = run_lm_eval(suite, backend, args.out, limit=args.limit, console=sys.stdout)
         else:
             outcome = run_suite(suite, backend, args.out, limit=args.limit, fresh=args.fresh, progress=not args.no_progress, console=sys.stdout)
     except KeyboardInterrupt:

@@ -5,8 +5,9 @@ Data: the original CSV layout, ``DATA/{dev,test}/<subject>_{dev,test}.csv`` with
 rows of the same subject (the benchmark's own convention, so no random choice is involved).
 
 Two modes. ``loglikelihood`` (the default) is lm-evaluation-harness's own scoring: the
-log-likelihood of " A" ... " D" after the plain prompt, on the ``hf`` backend's model (see
-:mod:`agentflan.evaluate.mmlu_lmeval`); its numbers are the ones users compare. ``generative``
+log-likelihood of " A" ... " D" after the plain prompt, on the ``hf`` backend's model or an
+OpenAI-compatible server that returns prompt log-probs (see :mod:`agentflan.evaluate.mmlu_lmeval`);
+its numbers are the ones users compare. ``generative``
 is for servers without log-probs only: the backend writes a reply (through the chat template)
 and the first answer letter in it is read (see :func:`extract_choice`); "A good answer here is
 C." reads as A, so its numbers are not comparable to lm-eval's.
@@ -86,11 +87,16 @@ class MMLUOptions:
     per_subject: int | None = option(None, "at most N questions per subject (the first ones)", none="all", metavar="N")
     mode: str = option(
         "loglikelihood",
-        "loglikelihood: lm-eval's own MMLU task and scoring on the hf backend's model, offline on the local CSVs; "
+        "loglikelihood: lm-eval's own MMLU task and scoring, offline on the local CSVs, on the hf backend's model or an openai "
+        "server returning prompt log-probs (vLLM; through lm-eval's local-completions); "
         "generative: the model writes a reply and its first A-D letter counts (for servers without log-probs; not comparable to lm-eval)",
         choices=MODES,
     )
     max_new_tokens: int = option(32, "tokens per generation (generative mode)", metavar="N")
+    tokenizer: str | None = option(
+        None, "openai backend, loglikelihood mode: the served model's Hugging Face tokenizer folder (lm-eval counts prompt tokens with it)",
+        none="the served model name", metavar="DIR",
+    )
 
 
 class MMLUSuite(Suite):

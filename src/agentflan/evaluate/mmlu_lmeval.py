@@ -4,15 +4,16 @@ The task is lm-eval's own MMLU definition (``lm_eval/tasks/mmlu/default/_default
 its prompt, first-n few-shot sampler and ``acc`` metric, read from the installed package, never
 copied), with one change: the documents come from the local CSVs that :class:`MMLUSuite` reads
 and checks (a bad row is a located error), handed to lm-eval as a ready dataset, so nothing is
-downloaded. The model is the ``hf`` backend's loaded model and tokenizer, wrapped in lm-eval's
-``HFLM``. The same ``results.jsonl`` and ``summary.json`` as any suite are written; per item
-the four log-likelihoods, the chosen letter and whether it is right.
+downloaded. The model is lm-eval's own model class for the backend
+(:func:`agentflan.evaluate.lmeval_run.lm_eval_model`: ``HFLM`` around the ``hf`` backend's loaded
+model, ``local-completions`` on an OpenAI-compatible server that returns prompt log-probs). The
+same ``results.jsonl`` and ``summary.json`` as any suite are written; per item the four
+log-likelihoods, the chosen letter and whether it is right.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -20,22 +21,18 @@ from typing import Any, TextIO
 
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import ItemResult
-from agentflan.evaluate.mmlu import LETTERS, MMLUSuite, Question, read_questions
-from agentflan.evaluate.results import (
-    RESULTS_FILE,
-    RUN_FILE,
-    SUMMARY_FILE,
-    append_results,
-    format_table,
-    versions,
-    write_summary,
+from agentflan.evaluate.lmeval_run import (
+    OFFLINE_ENV,
+    lm_eval_model,
+    lm_eval_version,
+    simple_evaluate,
+    write_outcome,
 )
+from agentflan.evaluate.mmlu import LETTERS, MMLUSuite, Question, read_questions
 from agentflan.evaluate.runner import RunOutcome
 from agentflan.generation.base import Backend
-from agentflan.io import atomic_open
 
-#: lm-eval reads these before it touches the hub; every input here is local.
-OFFLINE_ENV = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+__all__ = ["OFFLINE_ENV", "lm_eval_template", "run_mmlu_loglikelihood", "task_config"]
 TASK_PREFIX = "agentflan_mmlu_"
 
 
@@ -81,44 +78,26 @@ def _dataset(subject: str, questions: Sequence[Question], shots: Sequence[Questi
 def run_mmlu_loglikelihood(
     suite: MMLUSuite, backend: Backend, out_dir: str | Path, *, limit: int | None = None, console: TextIO | None = None
 ) -> RunOutcome:
-    """Score ``suite``'s questions with lm-eval on the ``hf`` backend's model; ``limit`` caps questions per subject."""
+    """Score ``suite``'s questions with lm-eval on ``backend``'s model; ``limit`` caps questions per subject."""
     from agentflan.generation.backends.hf import HFBackend
+    from agentflan.generation.backends.openai_backend import OpenAIBackend
 
-    if not isinstance(backend, HFBackend):
+    if not isinstance(backend, HFBackend | OpenAIBackend):
         raise ConfigError(
-            f"MMLU's default mode compares log-likelihoods and needs the local model (--backend hf); backend "
-            f"{backend.name!r} gives text only: use --mode generative (scored by the first A-D letter, not comparable "
-            "to lm-eval's numbers)"
+            f"MMLU's default mode compares log-likelihoods, which the {backend.name!r} backend does not give: use --backend hf "
+            "or openai (a server returning prompt log-probs), or --mode generative (scored by the first A-D letter, not "
+            "comparable to lm-eval's numbers)"
         )
-    os.environ.update(OFFLINE_ENV)
-    import lm_eval
-    from lm_eval.models.huggingface import HFLM
-
     # the generative mode's questions, ``--limit`` included: the first N of the subjects' round-robin
     wanted = {item.id for item in itertools.islice(suite.items(), limit)}
     chosen = {s: [q for q in qs if f"{s}/{q.index}" in wanted] for s, qs in suite.questions().items()}
     chosen = {s: qs for s, qs in chosen.items() if qs}
     tasks = [task_config(s, qs, _dev(suite, s)) for s, qs in chosen.items()]
-    lm = HFLM(pretrained=backend.lm, tokenizer=backend.tokenizer, batch_size=backend.batch_size, max_length=backend.max_length)
-    out = lm_eval.simple_evaluate(
-        model=lm, tasks=tasks, num_fewshot=suite.options.shots, log_samples=True, bootstrap_iters=0, verbosity="WARNING",
-    )
-    if out is None:
-        raise ConfigError("lm-eval returned no results")
+    lm = lm_eval_model(backend, tokenizer=suite.options.tokenizer)
+    out = simple_evaluate(lm, tasks, num_fewshot=suite.options.shots)
     results = [_item(s, qs, sample) for s, qs in chosen.items() for sample in out["samples"][TASK_PREFIX + s]]
-    directory = Path(out_dir) / suite.name
-    directory.mkdir(parents=True, exist_ok=True)
-    with atomic_open(directory / RESULTS_FILE, "wb") as fh:
-        append_results(fh, results)
-    (directory / RUN_FILE).unlink(missing_ok=True)  # no per-item cache: lm-eval scores the whole set at once
-    metrics = {**suite.summarize(results), "mode": "loglikelihood", "scorer": f"lm-eval {lm_eval.__version__} (acc)"}
-    summary = {"suite": suite.name, "model": backend.model, "backend": backend.name, "metrics": metrics,
-               "n_items": len(results), "versions": versions()}
-    write_summary(directory / SUMMARY_FILE, summary)
-    if console is not None:
-        console.write(format_table(summary))
-        console.flush()
-    return RunOutcome(suite=suite.name, directory=directory, summary=summary, new=len(results), cached=0)
+    metrics = {**suite.summarize(results), "mode": "loglikelihood", "scorer": f"lm-eval {lm_eval_version()} (acc)"}
+    return write_outcome(suite.name, backend, results, metrics, out_dir, console)
 
 
 def _dev(suite: MMLUSuite, subject: str) -> list[Question]:

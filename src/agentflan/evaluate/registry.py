@@ -24,6 +24,7 @@ SUITES: dict[str, str] = {
     "tool-steps": "agentflan.evaluate.tool_steps:ToolStepsOptions",
     "hotpotqa": "agentflan.evaluate.hotpotqa:HotpotQAOptions",
     "mmlu": "agentflan.evaluate.mmlu:MMLUOptions",
+    "lm-eval": "agentflan.evaluate.lmeval_tasks:LMEvalOptions",
 }
 
 
