@@ -80,7 +80,7 @@ class CapabilityStats:
         """Count the supervised spans of ``conv`` before a transform (balancing) changes them."""
         for m, s in iter_spans(conv):
             if s.loss is not False:
-                c = self.tagged[s.capability.value]
+                c = self.tagged[s.capability]  # a str enum: hashes and compares as its value
                 c.spans += 1
                 c.tokens += count(m.content[s.start : s.end])
 
@@ -93,7 +93,7 @@ class CapabilityStats:
                 self.untagged_tokens += count(m.content)
             for s in m.spans:
                 if s.loss is not False:
-                    c = self.supervised[s.capability.value]
+                    c = self.supervised[s.capability]
                     c.spans += 1
                     c.tokens += count(m.content[s.start : s.end])
 
