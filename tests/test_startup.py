@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "transformers", "tqdm", "matplotlib", "pyarrow", "datasets")
+HEAVY = ("torch", "transformers", "tqdm", "matplotlib", "pyarrow", "datasets", "numpy", "pydantic")
 
 
 def _imported_after(code: str, watched: tuple[str, ...]) -> list[str]:
