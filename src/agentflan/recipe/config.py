@@ -33,7 +33,7 @@ from agentflan.errors import ConfigError
 from agentflan.recipe.balance import PRESETS
 from agentflan.recipe.located import LocatedValueError, choices_error, compose, did_you_mean, explain
 from agentflan.sources import format_names
-from agentflan.writers import writer_names
+from agentflan.writers import get_writer, writer_names
 
 _ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 #: paths inside the installed agentflan package (its embedded demo data): ``package:data/demo/chat.jsonl``
@@ -229,6 +229,10 @@ class Recipe(_Model):
     #: Output formats of every split (a split's own ``formats`` wins); the first one is written
     #: to OUT/<split>.jsonl, the others to OUT/<format>/<split>.
     formats: list[str] = Field(default_factory=lambda: ["agentflan"], min_length=1)
+    #: Formats that train every assistant turn (sharegpt-tools, toolllama) refuse rows with masked
+    #: turns (``loss: false``: balancing, AgentInstruct's examples); true writes them there anyway,
+    #: those turns trained, and counts them (the ``--drop-loss-masks`` of ``convert``).
+    drop_loss_masks: bool = False
     sources: dict[str, Source]
     splits: list[Split] = Field(min_length=1)
 
@@ -256,6 +260,14 @@ class Recipe(_Model):
             if len({tuple(m.sources) for m in members}) > 1:
                 raise LocatedValueError(("splits", last, "sources"), f"group {group!r}: every split of a group must read the same sources")
         for i, s in enumerate(self.splits):
+            untrained = [f for f in self.formats_of(s) if not get_writer(f).carries_turn_loss]
+            if isinstance(s, AgentSplit) and s.balance is not None and untrained and not self.drop_loss_masks:
+                raise LocatedValueError(
+                    ("splits", i, "balance"),
+                    f"split {s.name!r} is balanced: its down-sampled turns get loss: false, which {', '.join(untrained)} "
+                    f"cannot hold (every assistant turn trains there); set drop_loss_masks: true to write them trained "
+                    f"anyway, or write agentflan, native or openai",
+                )
             if isinstance(s, AgentSplit) and s.balance is not None and s.style != "tflan":
                 formats = s.formats or self.formats
                 if set(formats) - {"native"}:
