@@ -103,9 +103,14 @@ class Share(_Model):
 
 
 class Balance(_Model):
+    """Capability ratios (a ``preset`` and/or ``ratios``), how unsampled turns go (``mode``: ``mask``
+    keeps them with ``loss: false``, ``drop`` drops whole conversations) and, with ``count: samples``,
+    the token reduction also counted as whole samples with their context (a note in the manifest)."""
+
     preset: Literal["paper", "r10r5u7"] | None = None
     ratios: dict[str, float] | None = None
     mode: Literal["mask", "drop"] = "mask"
+    count: Literal["spans", "samples"] = "spans"
 
     @model_validator(mode="after")
     def _check(self) -> Balance:
