@@ -68,7 +68,7 @@ def test_paths_resolve_against_the_recipe_and_overrides_against_the_cwd(tmp_path
         ({"splits": [{"name": "s", "sources": ["a"], "style": "cot", "balance": {}}]}, "only the native format"),
         ({"splits": [{"name": "s", "kind": "negatives", "tool_sources": ["a"], "chat_sources": ["zz"]}]}, "chat_sources[0]: split 's': unknown source 'zz'"),
         ({"splits": [{"name": "s", "kind": "general", "sources": ["a"], "ratio": -1}]}, "ratio"),
-        ({"sources": {"a": {"path": "${NO_SUCH_VARIABLE_X}"}}}, "NO_SUCH_VARIABLE_X is not set"),
+        ({"sources": {"a": {"path": "${NO_SUCH_VARIABLE_X}"}}}, "line 3: sources.a.path: environment variable NO_SUCH_VARIABLE_X is not set"),
     ],
 )
 def test_mistakes_name_the_key(tmp_path: Path, change: dict[str, Any], message: str) -> None:

@@ -31,7 +31,16 @@ from pydantic import (
 from agentflan.conversation import CAPABILITIES
 from agentflan.errors import ConfigError
 from agentflan.recipe.balance import PRESETS
-from agentflan.recipe.located import LocatedValueError, choices_error, compose, did_you_mean, explain
+from agentflan.recipe.located import (
+    Loc,
+    LocatedValueError,
+    choices_error,
+    compose,
+    did_you_mean,
+    explain,
+    line_of,
+    loc_text,
+)
 from agentflan.sources import format_names
 from agentflan.writers import get_writer, writer_names
 
@@ -313,6 +322,7 @@ def load_recipe(
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a recipe is a mapping with `sources` and `splits`")
     raw = dict(raw)
+    root = compose(text)  # line marks for the messages
     raw_sources = raw.get("sources")
     if isinstance(raw_sources, dict):
         for name, override in (sources or {}).items():
@@ -326,24 +336,24 @@ def load_recipe(
             raw_sources[name] = {**(raw_sources[name] or {}), "path": where}
         for name, src in raw_sources.items():
             if isinstance(src, dict) and "path" in src:
-                src["path"] = _resolve_paths(src["path"], path.parent, f"sources.{name}.path", path)
+                src["path"] = _resolve_paths(src["path"], path.parent, ("sources", name, "path"), path, root)
     if isinstance(raw.get("phrasings"), str):
-        raw["phrasings"] = _resolve_paths(raw["phrasings"], path.parent, "phrasings", path)
+        raw["phrasings"] = _resolve_paths(raw["phrasings"], path.parent, ("phrasings",), path, root)
     if seed is not None:
         raw["seed"] = seed
     try:
         return Recipe.model_validate(raw)
     except ValidationError as exc:
-        lines = explain(exc, compose(text), Recipe, _SPLIT_KINDS)
+        lines = explain(exc, root, Recipe, _SPLIT_KINDS)
         raise ConfigError(f"{path}: invalid recipe:\n" + "\n".join(lines)) from None
 
 
-def _resolve_paths(value: Any, base: Path, key: str, recipe: Path) -> Any:
+def _resolve_paths(value: Any, base: Path, loc: Loc, recipe: Path, root: yaml.Node | None) -> Any:
     if isinstance(value, list):
-        return [_resolve_paths(v, base, f"{key}[{i}]", recipe) for i, v in enumerate(value)]
+        return [_resolve_paths(v, base, (*loc, i), recipe, root) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
-    text = _expand(value, key, recipe)
+    text = _expand(value, loc, recipe, root)
     if text.startswith(PACKAGE):
         from importlib import resources
 
@@ -353,7 +363,7 @@ def _resolve_paths(value: Any, base: Path, key: str, recipe: Path) -> Any:
     return str(base / text)
 
 
-def _expand(text: str, key: str, recipe: Path) -> str:
+def _expand(text: str, loc: Loc, recipe: Path, root: yaml.Node | None) -> str:
     def sub(m: re.Match[str]) -> str:
         var, default = m.group(1), m.group(2)
         value = os.environ.get(var)
@@ -361,7 +371,9 @@ def _expand(text: str, key: str, recipe: Path) -> str:
             return value
         if default is not None:
             return default
-        raise ConfigError(f"{recipe}: {key}: environment variable {var} is not set (or override the path with --source)")
+        line = line_of(root, loc)
+        where = f"{recipe}: line {line}: {loc_text(loc)}" if line else f"{recipe}: {loc_text(loc)}"
+        raise ConfigError(f"{where}: environment variable {var} is not set (or override the path with --source)")
 
     return _ENV.sub(sub, text)
 
