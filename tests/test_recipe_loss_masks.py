@@ -75,6 +75,8 @@ def test_balancing_into_a_format_without_turn_loss_needs_drop_loss_masks(tmp_pat
     with pytest.raises(ConfigError, match=r"line 1\d: splits\[0\]\.balance: split 'tflan' is balanced: .* sharegpt-tools .* drop_loss_masks: true"):
         load_recipe(recipe(tmp_path, splits=[split]))
     assert load_recipe(recipe(tmp_path, splits=[split], drop_loss_masks=True)).drop_loss_masks
+    dropping = {**split, "balance": {"preset": "paper", "mode": "drop"}}  # drops whole rows: no masks to lose
+    assert not load_recipe(recipe(tmp_path, splits=[dropping])).drop_loss_masks
 
 
 def test_convert_rejects_name_the_file_and_record_a_writer_refused(tmp_path: Path) -> None:

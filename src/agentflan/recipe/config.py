@@ -275,7 +275,8 @@ class Recipe(_Model):
                 raise LocatedValueError(("splits", last, "sources"), f"group {group!r}: every split of a group must read the same sources")
         for i, s in enumerate(self.splits):
             untrained = [f for f in self.formats_of(s) if not get_writer(f).carries_turn_loss]
-            if isinstance(s, AgentSplit) and s.balance is not None and untrained and not self.drop_loss_masks:
+            masks = isinstance(s, AgentSplit) and s.balance is not None and s.balance.mode == "mask"
+            if masks and untrained and not self.drop_loss_masks:
                 raise LocatedValueError(
                     ("splits", i, "balance"),
                     f"split {s.name!r} is balanced: its down-sampled turns get loss: false, which {', '.join(untrained)} "
