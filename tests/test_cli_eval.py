@@ -139,3 +139,60 @@ def test_chat_commands_are_answered_locally(monkeypatch: pytest.MonkeyPatch, cap
     out = capsys.readouterr().out
     assert "/reset  start a new conversation" in out and "unknown command /bogus; /help lists the commands" in out
     assert len(server.bodies) == 1 and server.bodies[0]["messages"][-1]["content"] == "hello"  # no command reached the model
+
+
+def _read_until(fd: int, needle: str, seen: list[str], timeout: float = 60.0) -> str:
+    """Terminal output until ``needle`` shows (appended to ``seen``), or fail with what came."""
+    import os
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    while needle not in "".join(seen):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no {needle!r} on the terminal; it showed: {''.join(seen)!r}"
+        seen.append(os.read(fd, 4096).decode("utf-8", "replace"))
+    return "".join(seen)
+
+
+def test_chat_on_a_terminal_spins_while_the_model_answers_and_ctrl_c_stops_only_the_reply(tmp_path: Path) -> None:
+    """Through a real pseudo-terminal: the spinner runs while the server takes its time, is erased before the
+    reply, and Ctrl-C (SIGINT) during a reply drops that reply; the session goes on. Piped output has no spinner:
+    test_backends_openai's retry test asserts its stdout is exactly the reply."""
+    import os
+    import pty
+    import signal
+    import subprocess
+    import sys
+
+    from agentflan.cli._spinner import ERASE
+    from conftest import ROOT
+
+    master, slave = pty.openpty()
+    with StubServer(delay=1.5) as server:
+        env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "TERM": "dumb"}
+        argv = ["chat", "--backend", "openai", "--model", "m", "--base-url", server.url, "--no-tools"]
+        proc = subprocess.Popen([sys.executable, "-m", "agentflan", *argv], stdin=slave, stdout=slave, stderr=slave,
+                                env=env, cwd=tmp_path, close_fds=True)
+        os.close(slave)
+        try:
+            seen: list[str] = []
+            _read_until(master, "you> ", seen)
+            os.write(master, b"first question\n")
+            _read_until(master, "| thinking 0s", seen)
+            proc.send_signal(signal.SIGINT)
+            _read_until(master, "(reply stopped; it is not part of the conversation)", seen)
+            seen.clear()
+            os.write(master, b"second question\n")
+            text = _read_until(master, "assistant> echo: second question", seen)
+            os.write(master, b"/exit\n")
+            assert proc.wait(timeout=60) == 0
+        finally:
+            proc.kill()
+            os.close(master)
+    before_reply = text[: text.index("assistant> ")]
+    assert "thinking 1s" in before_reply and before_reply.endswith(ERASE), repr(before_reply)
+    # the stopped question is not in the conversation the second one was asked with (the stopped request may
+    # still reach the server, in either order: it was on its way in the backend's pool)
+    asked = [[m["content"] for m in b["messages"]] for b in server.bodies]
+    assert ["second question"] in asked and all(len(messages) == 1 for messages in asked), asked
