@@ -196,3 +196,61 @@ def test_chat_on_a_terminal_spins_while_the_model_answers_and_ctrl_c_stops_only_
     # still reach the server, in either order: it was on its way in the backend's pool)
     asked = [[m["content"] for m in b["messages"]] for b in server.bodies]
     assert ["second question"] in asked and all(len(messages) == 1 for messages in asked), asked
+
+
+def test_retry_lines_print_above_the_evaluation_bar_not_through_it(tmp_path: Path) -> None:
+    """A real run on a pseudo-terminal, where tqdm draws its bar: a warning logged mid-run (a retry here;
+    a library's logger or warnings.warn goes the same way) is a line of its own, and the bar is redrawn below it."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from conftest import ROOT
+
+    data = str(shared_path("mmlu"))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a width; tqdm needs it
+    with StubServer(respond=lambda body: "A", fault=lambda _b, attempt: 500 if attempt == 0 else "ok", delay=0.2) as server:
+        env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "TERM": "xterm"}
+        argv = ["eval", "mmlu", "--backend", "openai", "--model", "m", "--base-url", server.url, "--mode", "generative",
+                "--data", data, "--subjects", "anatomy", "--limit", "4", "--concurrency", "1", "--out", str(tmp_path / "ev")]
+        proc = subprocess.Popen([sys.executable, "-m", "agentflan", *argv], stdin=subprocess.DEVNULL, stdout=slave,
+                                stderr=slave, env=env, cwd=tmp_path, close_fds=True)
+        os.close(slave)
+        seen: list[str] = []
+        try:
+            while _drain(master, seen) or proc.poll() is None:
+                pass
+        finally:
+            proc.kill()
+            os.close(master)
+    text = "".join(seen)
+    assert proc.wait() == 0, text
+    pieces = re.split(r"[\r\n]+", text)
+    assert any(p.startswith("mmlu:   0%|") for p in pieces) and any(p.startswith("mmlu: 100%|") for p in pieces), text
+    # each piece of terminal output that holds a retry line holds nothing else: no bar before it on its line
+    retries = [p for p in pieces if "retrying in" in p]
+    assert len(retries) == 4, text
+    assert all(p.startswith(f"{server.url}: HTTP 500; retrying in ") for p in retries), retries
+    # and the bar came back after the last of them
+    assert any(p.startswith("mmlu:") for p in pieces[pieces.index(retries[-1]):]), text
+
+
+def _drain(fd: int, seen: list[str]) -> bool:
+    """Whatever the terminal shows within 0.2 s, appended to ``seen``; False when nothing came."""
+    import os
+    import select
+
+    if not select.select([fd], [], [], 0.2)[0]:
+        return False
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:  # the terminal closed with the process
+        return False
+    seen.append(chunk.decode("utf-8", "replace"))
+    return bool(chunk)
