@@ -17,7 +17,9 @@ checks:
   turn, spans outside their text, calls to tools the conversation does not offer (errors);
   arguments that are not a JSON object or do not fit the tool's schema, and tool parameter
   schemas that are not valid JSON Schema ("type": "int", properties as a string) (warnings).
-  Each problem is printed as "FILE:LINE (id ID): LEVEL: WHERE: MESSAGE".
+  Each problem is printed as "FILE:LINE (id ID): LEVEL: WHERE: MESSAGE"; a record of a JSON array,
+  parquet file or dataset is FILE#INDEX (from 0; lines count from 1), and a dataset's split is
+  SOURCE:SPLIT (hf://owner/name:test#3, a save_to_disk folder's out/ds:test#3).
 
 exit status: 0 when no errors were found, 1 when any were (with --strict: or warnings).
 

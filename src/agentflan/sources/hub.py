@@ -50,8 +50,8 @@ def iter_disk_records(path: Path) -> Iterator[RawRecord]:
     except Exception as exc:
         raise InputError(str(path), f"cannot open the saved dataset: {type(exc).__name__}: {exc}") from exc
     if isinstance(loaded, datasets.DatasetDict):
-        for split, ds in loaded.items():
-            yield from _rows(f"{path}[{split}]", ds)
+        for split, ds in loaded.items():  # named as a hub split is: SOURCE:SPLIT, then #INDEX
+            yield from _rows(f"{path}:{split}", ds)
     else:
         yield from _rows(str(path), loaded)
 
