@@ -77,6 +77,43 @@ def test_mistakes_name_the_key(tmp_path: Path, change: dict[str, Any], message: 
     assert message in str(info.value) and str(tmp_path / "r.yaml") in str(info.value)
 
 
+RECIPE_WITH_TYPOS = """\
+sources:
+  toolbench:
+    path: data.jsonl
+    fromat: toolbench
+splits:
+  - name: agent
+    sources: [toolbnech]
+    style: tflan
+  - name: more
+    sources: [toolbench]
+    style: reactt
+    balance:
+      ratios: {retreival: 0.5}
+  - name: neg
+    kind: negatives
+    tool_sources: [toolbench]
+    chat_sources: [toolbench]
+    n_chats: 10
+"""
+
+
+def test_recipe_mistakes_give_the_yaml_line_and_the_closest_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_recipe(write(tmp_path, RECIPE_WITH_TYPOS))
+    text = str(info.value)
+    assert "line 4: sources.toolbench.fromat: Extra inputs are not permitted (did you mean 'format'?)" in text
+    assert "line 11: splits.1.style: Input should be 'tflan', 'cot', 'react' or 'json' (did you mean 'react'?)" in text
+    assert "line 12: splits.1.balance: unknown capability retreival (did you mean 'retrieval'?); known: " in text
+    assert "line 18: splits.2.n_chats: Extra inputs are not permitted (did you mean 'n_chat'?)" in text
+    # a source name misspelt in a split is checked once the keys are right
+    with pytest.raises(ConfigError) as info:
+        load_recipe(write(tmp_path, RECIPE_WITH_TYPOS.replace("fromat", "format").replace("reactt", "react")
+                          .replace("retreival", "retrieval").replace("n_chats", "n_chat")))
+    assert "line 7: splits[0] (agent).sources: unknown source 'toolbnech' (did you mean 'toolbench'?); sources: toolbench" in str(info.value)
+
+
 def test_balanced_cot_is_fine_in_native_format(tmp_path: Path) -> None:
     recipe = {**MINIMAL, "formats": ["native"], "splits": [{"name": "s", "sources": ["a"], "style": "cot", "balance": {"preset": "paper"}}]}
     assert load_recipe(write(tmp_path, recipe)).splits[0].balance.mode == "mask"  # type: ignore[union-attr]

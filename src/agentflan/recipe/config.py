@@ -30,6 +30,7 @@ from pydantic import (
 from agentflan.conversation import CAPABILITIES
 from agentflan.errors import ConfigError
 from agentflan.recipe.balance import PRESETS
+from agentflan.recipe.explain import did_you_mean, explain
 
 _ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 #: paths inside the installed agentflan package (its embedded demo data): ``package:data/demo/chat.jsonl``
@@ -94,7 +95,10 @@ class Balance(_Model):
         if self.ratios is not None:
             unknown = set(self.ratios) - set(CAPABILITIES)
             if unknown:
-                raise ValueError(f"unknown capability {', '.join(sorted(unknown))}; known: {', '.join(CAPABILITIES)}")
+                first = sorted(unknown)[0]
+                raise ValueError(
+                    f"unknown capability {', '.join(sorted(unknown))}{did_you_mean(first, CAPABILITIES)}; known: {', '.join(CAPABILITIES)}"
+                )
             bad = {k: v for k, v in self.ratios.items() if not 0.0 <= v <= 1.0}
             if bad:
                 raise ValueError(f"ratios must lie in [0, 1]: {bad}")
@@ -222,7 +226,10 @@ class Recipe(_Model):
             for key, refs in s.source_refs().items():
                 for ref in refs:
                     if ref not in self.sources:
-                        raise ValueError(f"splits[{i}] ({s.name}).{key}: unknown source {ref!r}; sources: {', '.join(self.sources)}")
+                        raise ValueError(
+                            f"splits[{i}] ({s.name}).{key}: unknown source {ref!r}{did_you_mean(ref, list(self.sources))}; "
+                            f"sources: {', '.join(self.sources)}"
+                        )
         groups: dict[str, list[AgentSplit]] = {}
         for s in self.splits:
             if isinstance(s, AgentSplit) and s.share is not None:
@@ -264,7 +271,8 @@ def load_recipe(
     toolbench=/data/answers``); ``seed`` overrides the recipe's seed."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigError(f"cannot read recipe {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -290,7 +298,7 @@ def load_recipe(
     try:
         return Recipe.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid recipe:\n{_explain(exc)}") from None
+        raise ConfigError(f"{path}: invalid recipe:\n{explain(exc, text, Recipe)}") from None
 
 
 def _resolve_paths(value: Any, base: Path, key: str, recipe: Path) -> Any:
@@ -319,14 +327,3 @@ def _expand(text: str, key: str, recipe: Path) -> str:
         raise ConfigError(f"{recipe}: {key}: environment variable {var} is not set (or override the path with --source)")
 
     return _ENV.sub(sub, text)
-
-
-def _explain(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p in _TAGS))
-        lines.append(f"  {loc or '(recipe)'}: {err['msg']}")
-    return "\n".join(lines)
-
-
-_TAGS = {"agent", "format_following", "negatives", "general"}
