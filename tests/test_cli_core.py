@@ -146,6 +146,7 @@ def test_rejection_reasons_are_grouped_without_cutting_a_word() -> None:
     key = reason_key(reason)
     assert key.endswith("…") and len(key) <= 81 and reason.startswith(key[:-1]) and reason[len(key) - 1] == " "
     assert reason_key("short reason: details") == "short reason"
+    assert reason_key("turn 12 is 'gpt': x") == reason_key("turn 16 is 'gpt': y") == "turn N is 'gpt'"
 
 
 def test_report_on_a_missing_folder_says_how_to_make_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
