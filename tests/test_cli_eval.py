@@ -57,6 +57,16 @@ def test_eval_mmlu_over_http_then_resume(tmp_path: Path, capsys: pytest.CaptureF
     assert (tmp_path / "index.html").exists()
 
 
+def test_eval_progress_is_plain_lines_with_an_eta_when_stderr_is_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["eval", "mmlu", "--backend", "openai", "--model", "m", "--data", str(shared_path("mmlu")), "--mode", "generative",
+            "--subjects", "anatomy", "--limit", "4", "--out", str(tmp_path)]
+    with StubServer(respond=lambda body: "A") as server:
+        assert main([*argv, "--base-url", server.url]) == 0
+    err = capsys.readouterr().err
+    assert "mmlu: 4/4 items (100%) · " in err and " · ETA 0:00" in err, err
+    assert "\r" not in err and "|" not in err  # no bar drawn into a log
+
+
 def test_eval_errors_name_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "mmlu", "--model", "m", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path)]) == 2
     assert "mmlu needs --data" in capsys.readouterr().err

@@ -54,7 +54,10 @@ def progress(items: Iterable[T], desc: str) -> Iterator[T]:
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, desc=desc, unit=" conv", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)
+    from agentflan.evaluate.progress_lines import logs_above_bar
+
+    with logs_above_bar():  # a reader's or writer's warning prints above the counter, not into it
+        yield from tqdm(items, desc=desc, unit=" conv", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)
 
 
 def model_problem(spec: str) -> str | None:
