@@ -191,7 +191,9 @@ def check_model(spec: str) -> None:
 
 def check_data_path(spec: str) -> None:
     """A corpus path that cannot exist (no file or folder, not a glob, not ``hf://``) as a :class:`ConfigError`."""
-    if spec.startswith("hf://") or any(ch in spec for ch in "*?["):
+    from agentflan.sources.hub import saved_dataset_split
+
+    if spec.startswith("hf://") or any(ch in spec for ch in "*?[") or saved_dataset_split(spec) is not None:
         return
     if not Path(spec).expanduser().exists():
         raise ConfigError(f"data {spec!r}: no such file or folder")

@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder or hf://owner/name[:split]")
+    p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     add_from_option(p)
     p.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1 on any problem)")
 
