@@ -84,3 +84,39 @@ def test_a_cached_hub_model_loads_offline_at_once_when_the_hub_is_unreachable(tm
     done = _agentflan("chat", "--model", "some-org/tiny-llama", "--no-tools", cwd=tmp_path, hub=hub)
     assert done.returncode == 0, done.stderr
     _no_hub_chatter(done.stderr)
+
+
+def test_a_hub_that_answers_but_lacks_the_model_is_one_line_and_its_retries_are_quiet(tmp_path: Path) -> None:
+    """A real HTTP hub on 127.0.0.1: it answers 503 once (the hub client retries, and would log a warning per
+    retry) and then 404 Repository Not Found; the user sees only our line."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked: list[str] = []
+
+    class Hub(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            asked.append(self.path)
+            first = "nosuch-model" in self.path and sum("nosuch-model" in p for p in asked) == 1
+            self.send_response(503 if first else 404)
+            if not first:
+                self.send_header("X-Error-Code", "RepositoryNotFound")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hub = {"HF_ENDPOINT": f"http://127.0.0.1:{server.server_port}", "HF_HUB_CACHE": str(tmp_path / "hub-cache")}
+        done = _agentflan("chat", "--model", "some-org/nosuch-model", cwd=tmp_path, hub=hub)
+    finally:
+        server.shutdown()
+    first = next(p for p in asked if "nosuch-model" in p)
+    assert asked.count(first) >= 2, asked  # the hub client did retry the 503
+    _no_hub_chatter(done.stderr)
+    _one_line(done, "model 'some-org/nosuch-model'")
