@@ -9,6 +9,6 @@ from agentflan.protocols import fireact as _fireact  # noqa: F401
 from agentflan.protocols import json_protocol as _json_protocol  # noqa: F401
 from agentflan.protocols import react as _react  # noqa: F401
 from agentflan.protocols.base import get_protocol, protocol_names
-from agentflan.protocols.calls import ANSWER_ACTIONS, detect_calls, is_answer_action
+from agentflan.protocols.calls import ANSWER_ACTIONS, detect_calls, is_answer_action, is_null_action
 
-__all__ = ["ANSWER_ACTIONS", "detect_calls", "get_protocol", "is_answer_action", "protocol_names"]
+__all__ = ["ANSWER_ACTIONS", "detect_calls", "get_protocol", "is_answer_action", "is_null_action", "protocol_names"]
