@@ -37,6 +37,7 @@ from agentflan.recipe.trajectory import (
 )
 from agentflan.sources.tool_queries import ToolQuery
 from agentflan.writers import RecordWriter, get_writer
+from agentflan.writers.loss import masked_turns
 
 HUB = "hf://"
 
@@ -224,6 +225,8 @@ class _Scanner:
         source file and line are known (the merge only sees it under a generated id)."""
         for writer in self.writers[split]:
             try:
+                if not writer.carries_turn_loss and not self.recipe.drop_loss_masks and (masked := masked_turns(conv)):
+                    raise InputError(location, f"{masked} assistant turns have loss: false and {writer.name} trains every assistant turn; set drop_loss_masks: true in the recipe to train them anyway", "messages")
                 writer.encode(conv)
             except InputError as exc:
                 self.rejects.handle(InputError(location, f"split {split!r}, format {writer.name}: {exc.reason}", exc.field), conv.to_dict())
