@@ -76,7 +76,7 @@ class _Replay(Backend):
 
 def _runtime_calls(reply: str) -> bool:
     """Whether the chat agent (a plain reply is the answer) takes ``reply`` for anything but a plain answer."""
-    agent = Agent(_Replay(reply), [AgentTool("get_weather", lambda city: "3C")], AgentConfig(max_steps=1, plain_reply_is_answer=True))
+    agent = Agent(_Replay(reply), [AgentTool(WEATHER, lambda city: "3C")], AgentConfig(max_steps=1, plain_reply_is_answer=True))
     episode = agent.ask("Weather in Oslo?")
     step = episode.steps[0]
     called = [a for a in step.actions if not is_answer_action(a["name"])]

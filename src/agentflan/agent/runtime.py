@@ -218,7 +218,7 @@ class Agent:
             return r["unknown_tool"].format(name=call.name, names=", ".join(episode.tools) or "(none)")
         if not call.arguments_ok:
             return r["bad_arguments"].format(name=call.name, problem=call.arguments_error)
-        problems = tool_.check(call.arguments)
+        problems = tool_.spec.argument_errors(call.arguments)
         if problems:
             return r["bad_arguments"].format(name=call.name, problem="; ".join(problems))
         try:

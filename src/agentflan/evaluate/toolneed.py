@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar
 
 from agentflan.conversation import Tool, ToolCall
@@ -73,25 +72,7 @@ def argument_errors(tool: Tool, call: ToolCall) -> list[str]:
     """Why ``call``'s arguments do not fit ``tool`` (empty when they do)."""
     if not call.arguments_ok:
         return [f"arguments are not a JSON object: {call.arguments_error}"]
-    validator = _validator(canonical(tool.parameters))
-    if validator is None:  # the tool's own schema is broken: check required parameters only
-        return [f"missing required argument {r!r}" for r in tool.required if r not in call.arguments]
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(call.arguments)]
-
-
-@cache
-def _validator(schema_json: str) -> Any:
-    import jsonschema
-
-    from agentflan.jsonutil import loads
-
-    schema = {k: v for k, v in loads(schema_json).items() if k != "optional"}
-    schema.setdefault("type", "object")
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError:
-        return None
-    return jsonschema.Draft202012Validator(schema)
+    return tool.argument_errors(call.arguments)
 
 
 def args_match(reference: dict[str, Any], predicted: dict[str, Any]) -> float:
