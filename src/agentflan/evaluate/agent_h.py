@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from agentflan.errors import ConfigError
+from agentflan.evaluate.agent_h_build import build_option
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.tool_corpus import prompts
@@ -222,12 +223,12 @@ class AgentHOptions:
     general_questions: list[str] | str | None = option(
         None, "general (no tool needed) questions; repeatable", none="only the built-in set", flag="general", metavar="PATH", repeatable=True
     )
-    size: int = option(1845, "samples to draw (the paper's size; each gives a ReAct and a general item)", metavar="N")
-    seed: int = option(0, "seed of every random choice: same inputs and seed give the same items", metavar="S")
-    tool_fraction: float = option(0.5, "share of tool-needing samples", metavar="F")
-    protocol: str = option("react", "protocol of the ReAct-style prompt: react, json or json-goal", metavar="NAME")
-    max_tools: int = option(4, "most tools offered per item", metavar="N")
-    builtin: bool = option(True, "add agentflan's built-in tool and question set")
+    size: int = build_option("size")
+    seed: int = build_option("seed")
+    tool_fraction: float = build_option("tool_fraction")
+    protocol: str = build_option("protocol")
+    max_tools: int = build_option("max_tools")
+    builtin: bool = build_option("builtin")
     tool_need: bool = option(True, "also run the tool-need companion items and report their score beside H")
     tool_need_size: int | None = option(None, "tool-need companion samples", none="every usable tool query", metavar="N")
     max_new_tokens: int = option(512, "tokens per generation", metavar="N")

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
+from agentflan.evaluate.agent_h_build import build_option
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.options import option
@@ -130,10 +131,10 @@ class ToolNeedOptions:
         None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="only the built-in set", flag="source", metavar="PATH", repeatable=True
     )
     size: int | None = option(None, "tool queries to draw", none="every usable tool query", metavar="N")
-    seed: int = option(0, "seed of every random choice", metavar="S")
-    protocol: str = option("react", "protocol of the prompts: react, json or json-goal", metavar="NAME")
-    max_tools: int = option(4, "most tools offered per item", metavar="N")
-    builtin: bool = option(True, "add agentflan's built-in tool queries")
+    seed: int = build_option("seed")
+    protocol: str = build_option("protocol", help="protocol of the prompts: react, json or json-goal")
+    max_tools: int = build_option("max_tools")
+    builtin: bool = build_option("builtin", help="add agentflan's built-in tool queries")
     max_new_tokens: int = option(512, "tokens per generation", metavar="N")
 
 
