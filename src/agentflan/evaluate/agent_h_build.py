@@ -46,8 +46,8 @@ from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem
 from agentflan.evaluate.itemfile import write_items
 from agentflan.evaluate.tool_corpus import builtin_paths, load_corpus, prompts, word_list
-from agentflan.jsonutil import dumps
 from agentflan.options import option
+from agentflan.protocols import describe_tools
 from agentflan.protocols.base import get_protocol
 from agentflan.sources.tool_queries import Corpus, GeneralQuestion, ToolQuery
 
@@ -314,8 +314,7 @@ def render_sample(sample: _Sample, protocol: str, expected: dict[str, Any] | Non
     )
     general_system = p["general_system"]
     if sample.tools:
-        listing = "\n".join(dumps(t.to_dict()) for t in sample.tools)
-        general_system += string.Template(p["general_tools"]).substitute(tools=listing)
+        general_system += string.Template(p["general_tools"]).substitute(tools=describe_tools(sample.tools))
     items = []
     for prompt, system in (("react", react_system), ("general", general_system)):
         exp = {"needs_tool": False, **(expected or {}), "offered": offered, "prompt": prompt, "protocol": protocol}
