@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import reprlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -144,9 +145,10 @@ REASON_KEY_CHARS = 80
 
 
 def reason_key(reason: str) -> str:
-    """The part of a rejection reason that groups rejections: up to its first colon, at most
-    ``REASON_KEY_CHARS`` characters, cut at a word boundary (with an ellipsis) rather than mid-word."""
-    key = reason.split(":")[0]
+    """The part of a rejection reason that groups rejections: up to its first colon, numbers as N
+    (``turn 12 is ...`` and ``turn 16 is ...`` are one kind), at most ``REASON_KEY_CHARS``
+    characters, cut at a word boundary (with an ellipsis) rather than mid-word."""
+    key = re.sub(r"\b\d+\b", "N", reason.split(":")[0])
     if len(key) <= REASON_KEY_CHARS:
         return key
     cut = key[: REASON_KEY_CHARS + 1].rsplit(" ", 1)[0]

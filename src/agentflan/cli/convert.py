@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input", metavar="IN", help="input: file, glob, folder, parquet, save_to_disk folder or hf://owner/name[:split]")
+    p.add_argument("input", metavar="IN", help="input: file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     p.add_argument("output", metavar="OUT", help="output file (or folder for hf-dataset); written atomically")
     formats = [*writer_names(), TOKENIZED]
     p.add_argument("--to", required=True, choices=formats, metavar="FORMAT", help=f"output format, one of: {', '.join(formats)}")

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError, InputError
@@ -29,7 +28,7 @@ LIST_FILES = 200
 
 def plan_tasks(recipe: Recipe) -> list[Task]:
     """One task per input file of every source a split uses, in recipe order."""
-    from agentflan.sources.hub import is_saved_dataset
+    from agentflan.sources.hub import saved_dataset_split
 
     used = {name for kind in kinds_of(recipe) for name in kind.source_names()}
     tasks: list[Task] = []
@@ -37,7 +36,7 @@ def plan_tasks(recipe: Recipe) -> list[Task]:
         if name not in used:
             continue
         for spec in source.specs:
-            if spec.startswith("hf://") or is_saved_dataset(Path(spec)):
+            if spec.startswith("hf://") or saved_dataset_split(spec) is not None:
                 files = [spec]
             else:
                 try:
