@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -148,6 +147,8 @@ def unloadable(spec: str, exc: BaseException) -> str:
 def model_errors(spec: str) -> Iterator[None]:
     """Turn transformers' and the hub's errors about loading ``spec`` into one :class:`ConfigError` line
     (their own messages run to several lines, and the hub logs a warning per retried request)."""
+    import logging  # here, not at the top: a one-file convert never needs it
+
     with suppress(ImportError):
         # Its logging module sets the library's level when first imported (lazily, by the first
         # download), which would undo a level set before it: import it now, quiet it after that.

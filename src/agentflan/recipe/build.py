@@ -89,8 +89,6 @@ def output_path(root: Path, split: str, fmt: str, first: bool) -> Path:
 
 def _write(kind: SplitKind[Any], merge: Merging, staging: Path, progress: bool) -> SplitReport:
     """Make the split's rows once and write them in every format it asks for."""
-    from tqdm import tqdm
-
     from agentflan.writers import get_writer
     from agentflan.writers.agentflan import with_tools_shown
     from agentflan.writers.fanout import write_each
@@ -111,8 +109,13 @@ def _write(kind: SplitKind[Any], merge: Merging, staging: Path, progress: bool) 
     guard = LossGuard(", ".join(untrained), drop=True)
     if untrained:
         rows = guard.check(rows, None)
-    with tqdm(rows, unit="row", desc=kind.name, disable=not progress, leave=False) as bar:
-        write_each(bar, targets)
+    if progress:  # tqdm only when it shows: its import is ~30 ms of a quiet build
+        from tqdm import tqdm
+
+        with tqdm(rows, unit="row", desc=kind.name, leave=False) as bar:
+            write_each(bar, targets)
+    else:
+        write_each(rows, targets)
     if guard.turns:
         report.notes.append(f"drop_loss_masks: {guard.turns} masked assistant turns in {guard.rows} rows are trained in {guard.format}")
         log.warning("split %s: %s", kind.name, report.notes[-1])

@@ -8,7 +8,6 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,27 +50,35 @@ def plan_tasks(recipe: Recipe) -> list[Task]:
 def run_tasks(tasks: Sequence[Task], ctx: Context, workers: int, progress: bool) -> Collected:
     """Run every task (a pool with ``workers > 1``, inline otherwise) and fold the results in
     task order into one :class:`Collected` as they arrive (memory does not grow with the files)."""
-    from tqdm import tqdm
-
     collected = Collected(ctx.recipe)
-    bar = tqdm(total=len(tasks), unit="file", desc="read", disable=not progress, leave=False)
+    tick = close = _nothing
+    if progress:  # tqdm costs ~30 ms to import; a quiet build does not pay it
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), unit="file", desc="read", leave=False)
+        tick, close = bar.update, bar.close
     try:
         if workers <= 1 or len(tasks) <= 1:
             for task in tasks:
                 collected.add(_checked(scan(task, ctx)))
-                bar.update()
+                tick()
         else:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: only for a pool
 
             mp = multiprocessing.get_context("spawn")
             chunk = max(1, min(64, len(tasks) // (workers * 8)))
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=init_worker, initargs=(ctx, os.getpid())) as pool:
                 for result in pool.map(run_task, tasks, chunksize=chunk):
                     collected.add(_checked(result))
-                    bar.update()
+                    tick()
     finally:
-        bar.close()
+        close()
     return collected
+
+
+def _nothing() -> None:
+    """The progress bar's calls when there is no bar."""
 
 
 @dataclass(slots=True)

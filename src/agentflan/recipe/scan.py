@@ -156,7 +156,8 @@ class _Scanner:
         self.kinds = [k for k in write_order(kinds_of(ctx.recipe)) if task.source in k.source_names()]
         self.needs_events = self.config.filter.final_answer or self.config.filter.thoughts != "any" or any(k.needs_events(task.source) for k in self.kinds)
         self.writers = {
-            k.name: [w for w in map(get_writer, ctx.recipe.formats_of(k.spec)) if isinstance(w, RecordWriter)] for k in self.kinds
+            k.name: [w for w in map(get_writer, ctx.recipe.formats_of(k.spec)) if isinstance(w, RecordWriter) and w.can_refuse]
+            for k in self.kinds
         }
         for kind in self.kinds:
             kind.start(result, ctx.recipe)
