@@ -35,7 +35,6 @@ SLOTS: dict[str, frozenset[str]] = {
     "tflan.observation": frozenset({"observation", "tool"}),
     "cot.call": frozenset({"tool"}),
     "cot.dictionary": frozenset(),
-    "system.tool_entry": frozenset({"name", "description", "parameters"}),
     "system.tflan": frozenset({"tools"}),
     "system.cot": frozenset({"tools"}),
     "format_following.system": frozenset({"api", "format"}),

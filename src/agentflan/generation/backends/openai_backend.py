@@ -30,12 +30,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from agentflan.errors import ConfigError
-from agentflan.generation.backends import (
-    BackendError,
-    to_chat_dicts,
-    tool_calls_as_text,
-    tool_dicts,
-)
+from agentflan.formats.openai import openai_messages, openai_tools
+from agentflan.generation.backends import BackendError, tool_calls_as_text
 from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.generation.stops import cut_at_stop
 from agentflan.jsonutil import loads_object
@@ -127,7 +123,7 @@ class OpenAIBackend(Backend):
         s = request.sampling
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "messages": to_chat_dicts(request.messages),
+            "messages": openai_messages(request.messages, arguments="text", request=True),
             "max_tokens": s.max_new_tokens,
             "temperature": s.temperature,
             "top_p": s.top_p,
@@ -137,7 +133,7 @@ class OpenAIBackend(Backend):
         if s.temperature > 0:
             kwargs["seed"] = s.seed
         if self.options.native_tools and request.tools:
-            kwargs["tools"] = tool_dicts(request.tools)
+            kwargs["tools"] = openai_tools(request.tools)
         tries, attempt = self.options.max_retries + 1, 1
         while True:
             try:
