@@ -7,6 +7,8 @@ before timing): ``build()`` of the recipe against the orjson pass, by ``time.pro
 per source that names it (as the build does), and parses it with orjson (JSONL line by line)
 without building anything. ``--before SRC`` adds a third arm: the same build with another
 checkout's ``src`` first on the path (e.g. ``main`` before a change), alternating with the others.
+One discarded warm-up run per arm first, byte-code writing allowed (``PYTHONDONTWRITEBYTECODE``
+dropped), so the timed runs load ``.pyc`` files as an installed package does.
 
     .venv/bin/python benchmarks/bench_build_floor.py [--recipe recipes/shared-data.yaml] [--repeats 5] [--before ../main/src]
 """
@@ -53,6 +55,10 @@ def cpu_of(cmd: list[str], env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def _env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, **extra}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "shared-data.yaml")
@@ -66,18 +72,24 @@ def main() -> None:
             return [sys.executable, "-m", "agentflan", "build", str(args.recipe), "--out", str(Path(tmp) / tag), "--quiet"]
 
         arms: dict[str, tuple[list[str], dict[str, str]]] = {
-            "orjson parse only": ([sys.executable, "-c", FLOOR, *files], dict(os.environ)),
-            "agentflan build": (build_cmd("after"), {**os.environ, "PYTHONPATH": str(ROOT / "src")}),
+            "orjson parse only": ([sys.executable, "-c", FLOOR, *files], _env()),
+            "agentflan build": (build_cmd("after"), _env(PYTHONPATH=str(ROOT / "src"))),
         }
         if args.before is not None:
-            arms["agentflan build (--before)"] = (build_cmd("before"), {**os.environ, "PYTHONPATH": str(args.before.resolve())})
+            arms["agentflan build (--before)"] = (build_cmd("before"), _env(PYTHONPATH=str(args.before.resolve())))
+        for cmd, env in arms.values():
+            cpu_of(cmd, env)  # warm-up: byte-code written, page cache filled
         times: dict[str, list[float]] = {name: [] for name in arms}
-        for _ in range(args.repeats):
-            for name, (cmd, env) in arms.items():
+        for i in range(args.repeats):
+            for name in list(arms) if i % 2 == 0 else list(reversed(arms)):
+                cmd, env = arms[name]
                 times[name].append(cpu_of(cmd, env))
         inproc = in_process(args.recipe, files, args.repeats, Path(tmp))
     floor = statistics.median(times["orjson parse only"])
-    print(f"recipe {args.recipe.name}: {len(files)} input file reads, {size / 1e6:.2f} MB; {args.repeats} alternating runs per arm")
+    print(
+        f"recipe {args.recipe.name}: {len(files)} input file reads, {size / 1e6:.2f} MB; "
+        f"{args.repeats} alternating runs per arm; load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'arm':<28} {'CPU s median':>12} {'range':>15} {'x floor':>8}")
     for name, ts in times.items():
         med = statistics.median(ts)

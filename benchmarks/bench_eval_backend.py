@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the stub server the tests use
 
 from agentflan.conversation import Message  # noqa: E402
-from agentflan.generation.backends import make_backend, to_chat_dicts  # noqa: E402
+from agentflan.formats.openai import openai_messages  # noqa: E402
+from agentflan.generation.backends import make_backend  # noqa: E402
 from agentflan.generation.base import GenerationRequest  # noqa: E402
 from openai_stub import StubServer  # noqa: E402
 
@@ -79,7 +80,7 @@ def plain_client_rate(url: str, concurrency: int, per_subject: int) -> tuple[flo
     for it in suite.items():
         request = suite.request(it)
         s = request.sampling
-        body = {"model": "bench", "messages": to_chat_dicts(request.messages), "max_tokens": s.max_new_tokens,
+        body = {"model": "bench", "messages": openai_messages(request.messages, arguments="text", request=True), "max_tokens": s.max_new_tokens,
                 "temperature": s.temperature, "top_p": s.top_p}
         if s.stop:
             body["stop"] = list(s.stop)

@@ -2,7 +2,9 @@
 almost no work, so it is interpreter start-up plus imports), beside a bare ``python -c pass``, and
 optionally beside the same command run from another source tree (``--baseline-src``, e.g. a
 checkout before a change). Alternating runs; user+sys CPU of each child from ``getrusage``;
-medians with range. Prints a table.
+medians with range. Prints a table. One discarded warm-up run per arm first, with byte-code
+writing allowed (``PYTHONDONTWRITEBYTECODE`` dropped), so that every timed run loads ``.pyc`` files
+as an installed package does instead of compiling agentflan's sources each time.
 
     .venv/bin/python benchmarks/bench_startup.py [--file ANSWER.json] [--runs 7] [--baseline-src ../main/src]
 """
@@ -24,7 +26,7 @@ ANSWERS = ROOT.parent / "shared" / "data" / "toolbench" / "answers" / "G1_answer
 
 def child_cpu(argv: list[str], src: Path | None) -> float:
     """User + sys CPU seconds of one child process."""
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     if src is not None:
         env["PYTHONPATH"] = str(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -49,11 +51,15 @@ def main() -> None:
         }
         if args.baseline_src is not None:
             arms[f"agentflan convert ({args.baseline_src})"] = (convert, args.baseline_src.resolve())
+        for argv, src in arms.values():
+            child_cpu(argv, src)  # warm-up: writes the byte-code, fills the page cache
         cpu: dict[str, list[float]] = {name: [] for name in arms}
-        for _ in range(args.runs):
-            for name, (argv, src) in arms.items():
+        for i in range(args.runs):
+            for name in list(arms) if i % 2 == 0 else list(reversed(arms)):
+                argv, src = arms[name]
                 cpu[name].append(child_cpu(argv, src))
-    print(f"one-file convert ({answer.name}, {answer.stat().st_size:,} bytes) -> toolllama; {args.runs} alternating runs")
+    load = os.getloadavg()[0]
+    print(f"one-file convert ({answer.name}, {answer.stat().st_size:,} bytes) -> toolllama; {args.runs} alternating runs; load average {load:.1f}")
     width = max(len(n) for n in arms)
     print(f"{'process':<{width}}  CPU s, median (range)")
     for name, xs in cpu.items():

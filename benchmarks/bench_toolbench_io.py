@@ -17,9 +17,12 @@ flat folder (the script lists one folder) until it holds ``--mb`` MB, then, alte
 Each is timed from outside (wall, and user+sys CPU of the child from ``getrusage``). In-process
 figures beside them: agentflan's read+write with imports excluded, and the same conversion in
 plain ``json`` written here. Outputs are checked to be the same samples (as multisets: the script's
-order follows ``os.listdir``) before any figure is printed. Medians with [min – max].
+order follows ``os.listdir``) before any figure is printed. Medians with [min – max]. ``--baseline-src
+SRC`` adds agentflan run from another source tree (e.g. a checkout before a change) as one more
+alternating arm. One discarded warm-up run of each agentflan arm first, byte-code writing allowed
+(``PYTHONDONTWRITEBYTECODE`` dropped), so the timed runs load ``.pyc`` files as an installed package does.
 
-    .venv/bin/python benchmarks/bench_toolbench_io.py --toolbench ../ToolBench [--mb 55] [--repeats 5]
+    .venv/bin/python benchmarks/bench_toolbench_io.py --toolbench ../ToolBench [--mb 55] [--repeats 5] [--baseline-src SRC]
 """
 
 from __future__ import annotations
@@ -113,7 +116,8 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     """(wall s, child user+sys CPU s, stdout) of one whole process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**base, **(env or {})}, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -151,6 +155,7 @@ def main() -> None:
     parser.add_argument("--toolbench", type=Path, help="a ToolBench checkout (holds preprocess/preprocess_toolllama_data.py)")
     parser.add_argument("--mb", type=float, default=55.0, help="input size in MB (default 55)")
     parser.add_argument("--repeats", type=int, default=5, help="alternating runs per arm (default 5)")
+    parser.add_argument("--baseline-src", type=Path, help="another src/ folder to run agentflan convert from, as one more arm")
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "SRC", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--parse-only", metavar="SRC", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -174,6 +179,12 @@ def main() -> None:
         src = work / "answers"
         size_mb = replicate(src, int(args.mb * 1e6)) / 1e6
         arms: dict[str, list[tuple[float, float]]] = {"agentflan convert": [], "orjson parse only": []}
+        trees = {"agentflan convert": ROOT / "src"}
+        if args.baseline_src is not None:
+            trees["agentflan convert (baseline)"] = args.baseline_src.resolve()
+            arms["agentflan convert (baseline)"] = []
+        for tree in trees.values():  # warm-up: byte-code written, page cache filled
+            timed([*agentflan_cli, str(src), str(work / "warm.json"), "--to", "toolllama"], env={"PYTHONPATH": str(tree)})
         if peer is not None:
             arms["ToolBench script"] = []
             arms["ToolBench's imports alone"] = []
@@ -185,8 +196,10 @@ def main() -> None:
                 arms["ToolBench script"].append((w, c))
             w, c, _ = timed([sys.executable, "-c", "import torch, transformers, transformers.models.llama.modeling_llama"])
             arms["ToolBench's imports alone"].append((w, c))
-            w, c, _ = timed([*agentflan_cli, str(src), str(work / "agentflan.json"), "--to", "toolllama"])
-            arms["agentflan convert"].append((w, c))
+            for name, tree in trees.items():
+                out_name = "agentflan.json" if tree == ROOT / "src" else "baseline.json"
+                w, c, _ = timed([*agentflan_cli, str(src), str(work / out_name), "--to", "toolllama"], env={"PYTHONPATH": str(tree)})
+                arms[name].append((w, c))
             w, c, _ = timed([sys.executable, __file__, "--parse-only", str(src)])
             arms["orjson parse only"].append((w, c))
             for name in IN_PROCESS:
@@ -198,17 +211,22 @@ def main() -> None:
             raise SystemExit("agentflan and ToolBench's script disagree: no figures")
         if samples(work / "inproc-plain-json.json") != ours:
             raise SystemExit("agentflan and the plain-json conversion disagree: no figures")
+        if args.baseline_src is not None and samples(work / "baseline.json") != ours:
+            raise SystemExit("agentflan and its baseline tree disagree: no figures")
 
         print(f"ToolBench answers -> ToolLLaMA: {size_mb:.1f} MB, {sum(ours.values()):,} samples (outputs checked identical), "
-              f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, medians [min – max] of {args.repeats} alternating runs")
+              f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, medians [min – max] of {args.repeats} alternating runs, "
+              f"load average {os.getloadavg()[0]:.1f} at the end")
         if skip_reason:
             print(f"ToolBench script: skipped ({skip_reason})")
-        print("\n| whole process | wall s | CPU s | CPU vs agentflan |")
-        print("|---|---:|---:|---:|")
+        print("\n| whole process | wall s | CPU s | CPU vs agentflan | CPU vs orjson floor |")
+        print("|---|---:|---:|---:|---:|")
         base = statistics.median(c for _, c in arms["agentflan convert"])
+        floor = statistics.median(c for _, c in arms["orjson parse only"])
         for name, runs in arms.items():
             cpu = [c for _, c in runs]
-            print(f"| {name} | {spread([w for w, _ in runs])} | {spread(cpu)} | {statistics.median(cpu) / base:.2f}x |")
+            med = statistics.median(cpu)
+            print(f"| {name} | {spread([w for w, _ in runs])} | {spread(cpu)} | {med / base:.2f}x | {med / floor:.2f}x |")
         print("\n| in process (imports excluded) | wall s | CPU s |")
         print("|---|---:|---:|")
         for name, runs in inproc.items():

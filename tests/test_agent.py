@@ -127,7 +127,7 @@ def test_tools_from_functions_and_module_specs() -> None:
     }
     t = tool(name="forecast")(weather)
     assert (t.name, t.description) == ("forecast", "Forecast for a city.")
-    assert t.check({"city": "Oslo", "days": 2}) == [] and t.check({"days": "2"}) != []
+    assert t.spec.argument_errors({"city": "Oslo", "days": 2}) == [] and t.spec.argument_errors({"days": "2"}) != []
     assert [x.name for x in load_tools("agentflan.evaluate.demo_tools:DEMO_TOOLS")] == ["calculator", "clock"]
     assert [x.name for x in load_tools("json:dumps")] == ["dumps"]
     with pytest.raises(ConfigError, match="module:callable"):

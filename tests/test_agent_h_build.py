@@ -201,3 +201,24 @@ def test_garbage_tool_query_rows_are_rejected_not_crashed(tmp_path: Path, rows: 
     with Rejects(None, on_error="skip") as rejects:
         corpus = load_corpus([path], rejects=rejects)
     assert len(corpus.tool_queries) + rejects.stats.rejected == len(rows)
+
+
+def test_build_defaults_have_one_home() -> None:
+    """The build functions and the agent-h / tool-need suite options take their defaults from BuildOptions."""
+    import dataclasses
+    import inspect
+
+    from agentflan.evaluate.agent_h import AgentHOptions
+    from agentflan.evaluate.agent_h_build import DEFAULTS, BuildOptions
+    from agentflan.evaluate.toolneed import ToolNeedOptions
+
+    base = dataclasses.asdict(DEFAULTS)
+    assert base == dataclasses.asdict(BuildOptions())
+    for fn in (build_agent_h, build_tool_need):
+        for name, p in inspect.signature(fn).parameters.items():
+            if name in base and not (fn is build_tool_need and name == "size"):  # tool-need: None, every query
+                assert p.default == base[name], (fn.__name__, name)
+    assert {k: v for k, v in dataclasses.asdict(AgentHOptions()).items() if k in base} == base
+    assert {k: v for k, v in dataclasses.asdict(ToolNeedOptions()).items() if k in base and k != "size"} == {
+        k: v for k, v in base.items() if k not in ("size", "tool_fraction")
+    }

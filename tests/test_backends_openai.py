@@ -126,6 +126,41 @@ def test_no_key_for_the_openai_api_is_a_config_error(monkeypatch: pytest.MonkeyP
         make_backend("openai", "gpt-4o-mini")
 
 
+def test_each_retry_says_so_on_stderr_once_with_the_fault_the_wait_and_the_attempt_never_the_key(tmp_path: Path) -> None:
+    """Through the real command: a 503 with Retry-After, then a dropped connection, then the answer."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    secret = "sk-test-DO-NOT-LEAK-4242"
+    faults = {0: 503, 1: "drop"}
+    with StubServer(fault=lambda _b, attempt: faults.get(attempt, "ok")) as server:
+        env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "AGENTFLAN_TEST_KEY": secret}
+        argv = ["chat", "--backend", "openai", "--model", "m", "--base-url", server.url, "--api-key-env", "AGENTFLAN_TEST_KEY",
+                "--no-tools", "--max-retries", "3"]
+        done = subprocess.run([sys.executable, "-m", "agentflan", *argv], input="hi\n", capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "assistant> echo: hi"
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2, done.stderr
+    assert lines[0] == f"{server.url}: HTTP 503; retrying in 1.0 s (attempt 2/4)"  # the server's Retry-After: 1
+    assert lines[1].startswith(f"{server.url}: connection failed (") and lines[1].endswith(" (attempt 3/4)"), lines[1]
+    assert "retrying in " in lines[1]
+    assert secret not in done.stdout + done.stderr
+    assert set(server.auth) == {f"Bearer {secret}"} and len(server.auth) == 3
+
+
+def test_retries_give_up_after_max_retries_with_the_last_fault() -> None:
+    with StubServer(fault=lambda _b, _a: 500) as server:
+        backend = make_backend("openai", "m", base_url=server.url, max_retries=2)
+        with pytest.raises(BackendError, match=r"answered HTTP 500: .*injected failure \(tried 3 times\)"):
+            backend.generate([GenerationRequest([Message("user", "hi")])])
+        assert len(server.bodies) == 3
+        backend.close()
+
+
 def test_client_errors_are_not_retried() -> None:
     with StubServer(fault=lambda body, attempt: 400) as server:
         backend = make_backend("openai", "m", base_url=server.url, max_retries=5)
@@ -215,6 +250,6 @@ def test_a_200_without_an_answer_is_retried_and_never_returned_as_empty() -> Non
             backend.close()
         with StubServer(fault=lambda _b, _a, f=fault: f) as server:
             backend = make_backend("openai", "stub-model", base_url=server.url, max_retries=1)
-            with pytest.raises(BackendError, match="HTTP 200 without a usable reply 2 times"):
+            with pytest.raises(BackendError, match=r"HTTP 200 without a usable reply: .* \(tried 2 times\)"):
                 backend.generate([GenerationRequest([Message("user", "hi")])])
             backend.close()

@@ -102,6 +102,36 @@ def test_validate_reports_each_problem_with_its_location(tmp_path: Path, capsys:
     assert out.rstrip().endswith("read 3, rejected 4")
 
 
+def test_a_split_is_named_source_colon_split_for_saved_datasets_as_for_the_hub(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One style: hf://owner/name:test is how a split is typed, so a saved DatasetDict's rows are folder:test#INDEX
+    (record indexes from 0, as ds[i]), never folder[test], and folder:test reads that split."""
+    datasets = pytest.importorskip("datasets")
+    rows = json.loads(shared_path("glaive", "glaive_toolcall_en_demo.json").read_text(encoding="utf-8"))[:8]
+    broken = json.loads(json.dumps(rows[6]))
+    broken["conversations"][0]["from"] = "critic"
+    folder = tmp_path / "saved"
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(rows[:5]),
+                          "test": datasets.Dataset.from_list([rows[5], broken, rows[7]])}).save_to_disk(str(folder))
+    main(["validate", str(folder)])
+    out = capsys.readouterr().out
+    assert f"{folder}:test#1" in out and "[test]" not in out, out
+    assert f"{folder}:train#" not in out and f"{folder}:test#0" not in out, out  # only the broken row is named
+    assert out.rstrip().endswith("read 7, rejected 1"), out
+    # and typed the same way, it reads that split alone
+    main(["validate", f"{folder}:test"])
+    out = capsys.readouterr().out
+    assert f"{folder}:test#1" in out and out.rstrip().endswith("read 2, rejected 1"), out
+    assert main(["inspect", f"{folder}:train", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 5
+    assert main(["inspect", f"{folder}:dev"]) == 2
+    assert f"{folder}:dev: no such split; the saved dataset has train, test" in capsys.readouterr().err
+    from agentflan.cli._common import check_data_path
+    from agentflan.train.cache import data_fingerprint
+
+    check_data_path(f"{folder}:test")  # `train` takes it as data too, and its token cache tells the splits apart
+    assert data_fingerprint(f"{folder}:train", None) != data_fingerprint(f"{folder}:test", None)
+
+
 @pytest.mark.parametrize("command", ["convert", "inspect", "validate"])
 def test_help_describes_every_option_with_an_example(command: str) -> None:
     result = subprocess.run([sys.executable, "-m", "agentflan", command, "--help"], capture_output=True, text=True, check=True)
@@ -129,6 +159,7 @@ def test_rejection_reasons_are_grouped_without_cutting_a_word() -> None:
     key = reason_key(reason)
     assert key.endswith("…") and len(key) <= 81 and reason.startswith(key[:-1]) and reason[len(key) - 1] == " "
     assert reason_key("short reason: details") == "short reason"
+    assert reason_key("turn 12 is 'gpt': x") == reason_key("turn 16 is 'gpt': y") == "turn N is 'gpt'"
 
 
 def test_report_on_a_missing_folder_says_how_to_make_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

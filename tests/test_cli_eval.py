@@ -57,6 +57,16 @@ def test_eval_mmlu_over_http_then_resume(tmp_path: Path, capsys: pytest.CaptureF
     assert (tmp_path / "index.html").exists()
 
 
+def test_eval_progress_is_plain_lines_with_an_eta_when_stderr_is_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["eval", "mmlu", "--backend", "openai", "--model", "m", "--data", str(shared_path("mmlu")), "--mode", "generative",
+            "--subjects", "anatomy", "--limit", "4", "--out", str(tmp_path)]
+    with StubServer(respond=lambda body: "A") as server:
+        assert main([*argv, "--base-url", server.url]) == 0
+    err = capsys.readouterr().err
+    assert "mmlu: 4/4 items (100%) · " in err and " · ETA 0:00" in err, err
+    assert "\r" not in err and "|" not in err  # no bar drawn into a log
+
+
 def test_eval_errors_name_what_is_wrong(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "mmlu", "--model", "m", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path)]) == 2
     assert "mmlu needs --data" in capsys.readouterr().err
@@ -139,3 +149,118 @@ def test_chat_commands_are_answered_locally(monkeypatch: pytest.MonkeyPatch, cap
     out = capsys.readouterr().out
     assert "/reset  start a new conversation" in out and "unknown command /bogus; /help lists the commands" in out
     assert len(server.bodies) == 1 and server.bodies[0]["messages"][-1]["content"] == "hello"  # no command reached the model
+
+
+def _read_until(fd: int, needle: str, seen: list[str], timeout: float = 60.0) -> str:
+    """Terminal output until ``needle`` shows (appended to ``seen``), or fail with what came."""
+    import os
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    while needle not in "".join(seen):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no {needle!r} on the terminal; it showed: {''.join(seen)!r}"
+        seen.append(os.read(fd, 4096).decode("utf-8", "replace"))
+    return "".join(seen)
+
+
+def test_chat_on_a_terminal_spins_while_the_model_answers_and_ctrl_c_stops_only_the_reply(tmp_path: Path) -> None:
+    """Through a real pseudo-terminal: the spinner runs while the server takes its time, is erased before the
+    reply, and Ctrl-C (SIGINT) during a reply drops that reply; the session goes on. Piped output has no spinner:
+    test_backends_openai's retry test asserts its stdout is exactly the reply."""
+    import os
+    import pty
+    import signal
+    import subprocess
+    import sys
+
+    from agentflan.cli._spinner import ERASE
+    from conftest import ROOT
+
+    master, slave = pty.openpty()
+    with StubServer(delay=1.5) as server:
+        env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "TERM": "dumb"}
+        argv = ["chat", "--backend", "openai", "--model", "m", "--base-url", server.url, "--no-tools"]
+        proc = subprocess.Popen([sys.executable, "-m", "agentflan", *argv], stdin=slave, stdout=slave, stderr=slave,
+                                env=env, cwd=tmp_path, close_fds=True)
+        os.close(slave)
+        try:
+            seen: list[str] = []
+            _read_until(master, "you> ", seen)
+            os.write(master, b"first question\n")
+            _read_until(master, "| thinking 0s", seen)
+            proc.send_signal(signal.SIGINT)
+            _read_until(master, "(reply stopped; it is not part of the conversation)", seen)
+            seen.clear()
+            os.write(master, b"second question\n")
+            text = _read_until(master, "assistant> echo: second question", seen)
+            os.write(master, b"/exit\n")
+            assert proc.wait(timeout=60) == 0
+        finally:
+            proc.kill()
+            os.close(master)
+    before_reply = text[: text.index("assistant> ")]
+    assert "thinking 1s" in before_reply and before_reply.endswith(ERASE), repr(before_reply)
+    # the stopped question is not in the conversation the second one was asked with (the stopped request may
+    # still reach the server, in either order: it was on its way in the backend's pool)
+    asked = [[m["content"] for m in b["messages"]] for b in server.bodies]
+    assert ["second question"] in asked and all(len(messages) == 1 for messages in asked), asked
+
+
+def test_retry_lines_print_above_the_evaluation_bar_not_through_it(tmp_path: Path) -> None:
+    """A real run on a pseudo-terminal, where tqdm draws its bar: a warning logged mid-run (a retry here;
+    a library's logger or warnings.warn goes the same way) is a line of its own, and the bar is redrawn below it."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from conftest import ROOT
+
+    data = str(shared_path("mmlu"))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a width; tqdm needs it
+    with StubServer(respond=lambda body: "A", fault=lambda _b, attempt: 500 if attempt == 0 else "ok", delay=0.2) as server:
+        env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "TERM": "xterm"}
+        argv = ["eval", "mmlu", "--backend", "openai", "--model", "m", "--base-url", server.url, "--mode", "generative",
+                "--data", data, "--subjects", "anatomy", "--limit", "4", "--concurrency", "1", "--out", str(tmp_path / "ev")]
+        proc = subprocess.Popen([sys.executable, "-m", "agentflan", *argv], stdin=subprocess.DEVNULL, stdout=slave,
+                                stderr=slave, env=env, cwd=tmp_path, close_fds=True)
+        os.close(slave)
+        seen: list[str] = []
+        try:
+            while _drain(master, seen) or proc.poll() is None:
+                pass
+        finally:
+            proc.kill()
+            os.close(master)
+    text = "".join(seen)
+    assert proc.wait() == 0, text
+    pieces = re.split(r"[\r\n]+", text)
+    assert any(p.startswith("mmlu:   0%|") for p in pieces) and any(p.startswith("mmlu: 100%|") for p in pieces), text
+    # each piece of terminal output that holds a retry line holds nothing else: no bar before it on its line
+    retries = [p for p in pieces if "retrying in" in p]
+    assert len(retries) == 4, text
+    assert all(p.startswith(f"{server.url}: HTTP 500; retrying in ") for p in retries), retries
+    # and the bar came back after the last of them
+    assert any(p.startswith("mmlu:") for p in pieces[pieces.index(retries[-1]):]), text
+
+
+def _drain(fd: int, seen: list[str]) -> bool:
+    """Whatever the terminal shows within 0.2 s, appended to ``seen``; False when nothing came."""
+    import os
+    import select
+
+    if not select.select([fd], [], [], 0.2)[0]:
+        return False
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:  # the terminal closed with the process
+        return False
+    seen.append(chunk.decode("utf-8", "replace"))
+    return bool(chunk)

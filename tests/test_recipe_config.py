@@ -55,7 +55,7 @@ def test_paths_resolve_against_the_recipe_and_overrides_against_the_cwd(tmp_path
     ("change", "message"),
     [
         ({"splits": [{"name": "s", "sources": ["missing"], "style": "tflan"}]}, "unknown source 'missing'"),
-        ({"splits": [{"name": "s", "sources": ["a"], "style": "prose"}]}, "splits.0.style"),
+        ({"splits": [{"name": "s", "sources": ["a"], "style": "prose"}]}, "splits[0].style"),
         ({"splits": [{"name": "s", "sources": ["a"], "style": "tflan", "colour": 1}]}, "colour"),
         ({"splits": [{"name": "a/b", "sources": ["a"], "style": "tflan"}]}, "plain file name"),
         ({"splits": [{"name": "s", "sources": ["a"], "style": "tflan"}] * 2}, "unique"),
@@ -66,15 +66,66 @@ def test_paths_resolve_against_the_recipe_and_overrides_against_the_cwd(tmp_path
         ({"splits": [{"name": "s", "sources": ["a"], "style": "tflan", "balance": {"ratios": {"retrieval": 2}}}]}, "[0, 1]"),
         ({"splits": [{"name": "s", "sources": ["a"], "style": "tflan", "balance": {"ratios": {"planning": 1}}}]}, "planning"),
         ({"splits": [{"name": "s", "sources": ["a"], "style": "cot", "balance": {}}]}, "only the native format"),
-        ({"splits": [{"name": "s", "kind": "negatives", "tool_sources": ["a"], "chat_sources": ["zz"]}]}, "chat_sources: unknown source"),
+        ({"splits": [{"name": "s", "kind": "negatives", "tool_sources": ["a"], "chat_sources": ["zz"]}]}, "chat_sources[0]: split 's': unknown source 'zz'"),
         ({"splits": [{"name": "s", "kind": "general", "sources": ["a"], "ratio": -1}]}, "ratio"),
-        ({"sources": {"a": {"path": "${NO_SUCH_VARIABLE_X}"}}}, "NO_SUCH_VARIABLE_X is not set"),
+        ({"sources": {"a": {"path": "${NO_SUCH_VARIABLE_X}"}}}, "line 3: sources.a.path: environment variable NO_SUCH_VARIABLE_X is not set"),
     ],
 )
 def test_mistakes_name_the_key(tmp_path: Path, change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=None) as info:
         load_recipe(write(tmp_path, {**MINIMAL, **change}))
     assert message in str(info.value) and str(tmp_path / "r.yaml") in str(info.value)
+
+
+MISSPELT = """\
+name: typos
+formats: [agentflan, nativ]
+sources:
+  toolbench:
+    path: data.jsonl
+    format: toolbnech
+    filter: {final_answr: true}
+splits:
+  - name: a
+    sources: [toolbench]
+    style: tflna
+    balanse: {preset: paper}
+  - name: b
+    kind: negative
+    tool_sources: [toolbench]
+    chat_sources: [toolbench]
+"""
+
+
+def test_misspellings_get_the_yaml_line_and_a_did_you_mean(tmp_path: Path) -> None:
+    """Issue 15: a recipe error names the file and line and offers the closest valid name."""
+    path = write(tmp_path, MISSPELT)
+    with pytest.raises(ConfigError) as info:
+        load_recipe(path)
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"{path}: invalid recipe:"
+    assert lines[1:] == [
+        "  line 2: formats[1]: unknown output format 'nativ' (did you mean 'native'?); known: "
+        "agentflan, native, sharegpt-tools, openai, toolllama, hf-dataset, parquet",
+        "  line 6: sources.toolbench.format: unknown input format 'toolbnech' (did you mean 'toolbench'?); known: "
+        "agentflan, toolbench, toolllama, sharegpt-tools, agentinstruct, react-messages, native, openai",
+        "  line 7: sources.toolbench.filter.final_answr: unknown key 'final_answr' (did you mean 'final_answer'?); "
+        "keys here: tool_calls, final_answer, thoughts, parses, known_tools, limit",
+        "  line 11: splits[0].style: Input should be 'tflan', 'cot', 'react' or 'json' (did you mean 'tflan'?)",
+        "  line 12: splits[0].balanse: unknown key 'balanse' (did you mean 'balance'?); "
+        "keys here: name, formats, kind, sources, style, protocol, tool_names, share, balance",
+        "  line 14: splits[1].kind: unknown split kind 'negative' (did you mean 'negatives'?); "
+        "known: agent, format_following, negatives, general",
+    ]
+    fixed = MISSPELT.replace("nativ]", "native]").replace("toolbnech", "toolbench").replace("final_answr", "final_answer")
+    fixed = fixed.replace("tflna", "tflan").replace("balanse", "balance").replace("negative\n", "negatives\n")
+    assert load_recipe(write(tmp_path, fixed)).splits[1].kind == "negatives"
+    with pytest.raises(ConfigError, match=r"line 16: splits\[1\]\.chat_sources\[0\]: split 'b': unknown source 'toolbech' \(did you mean 'toolbench'\?\)"):
+        load_recipe(write(tmp_path, fixed.replace("chat_sources: [toolbench]", "chat_sources: [toolbech]")))
+    with pytest.raises(ConfigError, match=r"line 12: splits\[0\]\.balance\.ratios\.retreival: unknown capability 'retreival' \(did you mean 'retrieval'\?\)"):
+        load_recipe(write(tmp_path, fixed.replace("{preset: paper}", "{ratios: {retreival: 0.5}}")))
+    with pytest.raises(ConfigError, match=r"no source 'toolbnch' \(did you mean 'toolbench'\?\)"):
+        load_recipe(write(tmp_path, fixed), sources={"toolbnch": "x.jsonl"})
 
 
 def test_balanced_cot_is_fine_in_native_format(tmp_path: Path) -> None:

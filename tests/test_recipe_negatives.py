@@ -193,3 +193,31 @@ def test_call_examples_need_a_thought_and_an_offered_tool() -> None:
     )
     found = list(call_examples(conv, events(conv), "key"))
     assert [(e.goal, e.call.arguments) for e in found] == [("Look it up.", {"lat": 1})]
+
+
+
+def test_format_following_prompt_names_the_api_the_answer_calls() -> None:
+    """Issue 10 item 7: the released j1s1 row shows the API by its unqualified name
+    ('get_120_hour_forecast_for_weather') while its answer calls 'weather.get_120_...'; a model
+    trained on it learns to call a name its system prompt does not show. With qualified names the
+    system prompt, the user turn and the answer all name ``tool.api``, and the tools field too."""
+    import ast
+
+    from agentflan.sources import read
+
+    released = [c for c in read(shared_path("agentflan_release", "samples.jsonl")) if "j1s1" in c.id]
+    (row,) = released
+    api = ast.literal_eval(row.messages[0].content.split("\n", 2)[1])
+    assert api["name"] == "get_120_hour_forecast_for_weather"
+    assert "weather.get_120_hour_forecast_for_weather" in row.messages[2].content  # the release's mismatch
+
+    toolbench = list(full_trajectories(read(shared_path("toolbench", "answers"))))
+    examples = [ex for c in toolbench for ex in call_examples(c, events(c), c.id, qualify=True)]
+    assert len(examples) >= 10
+    for r in format_following_rows(examples, PH, 0):
+        system, user, answer = r.messages
+        api = ast.literal_eval(system.content.split("\n", 2)[1])
+        (call,) = answer.tool_calls
+        assert api["name"] == call.name and "." in call.name
+        assert f'subfunction for tool "{call.name.split(".")[0]}"' in api["description"]
+        assert call.name in user.content and [t.name for t in r.tools] == [call.name]

@@ -132,19 +132,19 @@ def test_capability_ids_land_on_their_tokens(llama_tok) -> None:
 @pytest.mark.parametrize("name", ["agentflan", "llama2", "llama3", "chatml"])
 def test_exported_chat_template_renders_the_training_text(name: str, llama_tok) -> None:
     """The tokenizer saved with the model renders byte for byte what training saw (tools included)."""
-    from agentflan.generation.templates import message_to_template, tools_to_template
+    from agentflan.formats.openai import openai_messages, openai_tools
 
     template = get_template(name, llama_tok)
     convs = glaive(8) + release_samples() + fireact(3)
     tool = Tool("search", "find a page", {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]})
     convs.append(Conversation("tools-no-system", [Message("user", "hi"), Message("assistant", "")], tools=[tool]))
     for conv in convs:
-        messages = [message_to_template(m) for m in conv.messages]
-        text = llama_tok.apply_chat_template(messages, tools=tools_to_template(conv.tools), tokenize=False, chat_template=template.chat_template)
+        messages = openai_messages(conv.messages)
+        text = llama_tok.apply_chat_template(messages, tools=openai_tools(conv.tools) or None, tokenize=False, chat_template=template.chat_template)
         assert text == template.render(conv).text
         prompt = template.render_prompt(conv.messages[:1], conv.tools)
         assert prompt == llama_tok.apply_chat_template(
-            messages[:1], tools=tools_to_template(conv.tools), tokenize=False, add_generation_prompt=True, chat_template=template.chat_template
+            messages[:1], tools=openai_tools(conv.tools) or None, tokenize=False, add_generation_prompt=True, chat_template=template.chat_template
         )
 
 

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import reprlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from agentflan.errors import InputError
+from agentflan.errors import InputError, Location
+
+if TYPE_CHECKING:
+    from agentflan.conversation import Conversation
 from agentflan.io import atomic_path
 from agentflan.jsonutil import dumps_bytes
 
@@ -48,6 +54,37 @@ class BatchStats:
             self.unused[reason] = self.unused.get(reason, 0) + n
 
 
+class _Located(Protocol):
+    location: Location
+    conversation: Conversation
+
+
+class Origins:
+    """Where the conversations in flight were read. A writer that refuses a conversation sees
+    only the conversation (its id); this lets the rejects line name the file and line instead.
+    Writers stream, so the last ``window`` conversations are enough, and memory stays flat."""
+
+    def __init__(self, window: int = 4096):
+        self.window = window
+        self._where: OrderedDict[str, Location] = OrderedDict()
+
+    def track(self, located: Iterable[_Located]) -> Iterator[Conversation]:
+        """The conversations of ``located`` (``iter_located``), remembering where each was read."""
+        for item in located:
+            self._where[item.conversation.id] = item.location
+            self._where.move_to_end(item.conversation.id)
+            if len(self._where) > self.window:
+                self._where.popitem(last=False)
+            yield item.conversation
+
+    def locate(self, error: InputError, record: Any) -> InputError:
+        """``error`` at the file location of its record, when it names only a conversation."""
+        where = self._where.get(str(record.get("id"))) if isinstance(record, dict) else None
+        if where is None or isinstance(error.location, Location):
+            return error
+        return InputError(where, error.reason, error.field)
+
+
 class Rejects:
     """Collects rejected records into a JSONL file, written atomically when the run closes.
 
@@ -59,11 +96,15 @@ class Rejects:
         self.path = Path(path) if path is not None else None
         self.on_error = OnError(on_error)
         self.stats = BatchStats()
+        #: names the source file of a record a writer refuses (set by commands that write)
+        self.origins: Origins | None = None
         self._ctx: Any = None
         self._fh: IO[bytes] | None = None
 
     def handle(self, error: InputError, record: Any = None) -> None:
         """Raise (``fail``) or record the rejection (``skip``)."""
+        if self.origins is not None:
+            error = self.origins.locate(error, record)
         if self.on_error is OnError.FAIL:
             raise error
         self.stats.rejected += 1
@@ -104,9 +145,10 @@ REASON_KEY_CHARS = 80
 
 
 def reason_key(reason: str) -> str:
-    """The part of a rejection reason that groups rejections: up to its first colon, at most
-    ``REASON_KEY_CHARS`` characters, cut at a word boundary (with an ellipsis) rather than mid-word."""
-    key = reason.split(":")[0]
+    """The part of a rejection reason that groups rejections: up to its first colon, numbers as N
+    (``turn 12 is ...`` and ``turn 16 is ...`` are one kind), at most ``REASON_KEY_CHARS``
+    characters, cut at a word boundary (with an ellipsis) rather than mid-word."""
+    key = re.sub(r"\b\d+\b", "N", reason.split(":")[0])
     if len(key) <= REASON_KEY_CHARS:
         return key
     cut = key[: REASON_KEY_CHARS + 1].rsplit(" ", 1)[0]

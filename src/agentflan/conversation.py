@@ -13,6 +13,8 @@ content is that protocol's rendering and ``tool_calls`` is its parsed view.
 from __future__ import annotations
 
 import enum
+import functools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -61,6 +63,14 @@ class Tool:
         if explicit is not None:
             return list(explicit)
         return [k for k in props if k not in self.required]
+
+    def argument_errors(self, arguments: dict[str, Any]) -> list[str]:
+        """Where ``arguments`` break the parameter schema (empty when they fit). A schema that is not
+        valid JSON Schema (real corpora are sloppy) checks the required parameters only."""
+        validator, _ = _argument_validator(self)
+        if validator is None:
+            return [f"missing required argument {r!r}" for r in self.required if r not in arguments]
+        return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(arguments)]
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "parameters": self.parameters}
@@ -306,9 +316,15 @@ def validate(conv: Conversation) -> list[Problem]:
 def _argument_validator(tool: Tool) -> tuple[Any, str | None]:
     """A validator for the tool's arguments, or why its schema cannot be one (real corpora are sloppy:
     ``"type": "int"``, ``properties`` as a string); the schema is checked before it is used."""
+    return _schema_validator(json.dumps(tool.parameters, sort_keys=True, ensure_ascii=False, default=str))
+
+
+@functools.lru_cache(maxsize=4096)
+def _schema_validator(parameters_json: str) -> tuple[Any, str | None]:
+    """:func:`_argument_validator` by the schema's canonical text: a corpus offers the same tools in many rows."""
     import jsonschema
 
-    schema = {k: v for k, v in tool.parameters.items() if k != "optional"}
+    schema = {k: v for k, v in json.loads(parameters_json).items() if k != "optional"}
     if not schema:
         return None, None
     schema.setdefault("type", "object")

@@ -11,7 +11,9 @@ class AgentflanError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a record came from: ``path:line`` for JSONL, ``path#index`` for JSON arrays."""
+    """Where a record came from: ``path:line`` for JSONL (lines count from 1, as editors do),
+    ``path#index`` for JSON arrays, parquet and datasets (from 0, as ``ds[index]`` does); a split of
+    a hub dataset or a saved ``DatasetDict`` is ``SOURCE:SPLIT``, as ``hf://owner/name:split`` is typed."""
 
     path: str
     line: int | None = None

@@ -22,7 +22,7 @@ from agentflan.agent.tools import Tool
 from agentflan.conversation import Message, ToolCall
 from agentflan.generation.base import Backend, GenerationRequest, Sampling
 from agentflan.jsonutil import dumps
-from agentflan.protocols import detect_calls, is_answer_action
+from agentflan.protocols import detect_calls, is_answer_action, is_null_action
 from agentflan.protocols.base import AgentProtocol, AgentStep, FailureKind, ParseFailure, get_protocol
 
 # --------------------------------------------------------------------------- episodes
@@ -163,7 +163,7 @@ class Agent:
             step = parsed.partial if self._usable(parsed) else None
         else:
             step = parsed
-        calls = step.tool_calls if step is not None else []
+        calls = [c for c in step.tool_calls if not is_null_action(c.name)] if step is not None else []  # "Action: None" calls nothing
         episode.messages.append(Message("assistant", response, tool_calls=list(calls), protocol=self.protocol.name))
         if step is None:
             if self.config.plain_reply_is_answer and isinstance(parsed, ParseFailure) and _is_plain(parsed, response):
@@ -171,18 +171,18 @@ class Agent:
                 return self._finish(episode, record, response.strip())
             return self._observe(episode, record, self.replies["format_error"].format(problem=record.format_error))
         record.thought = step.thought
-        record.actions = [c.to_dict() for c in step.tool_calls]
-        if step.final_answer is not None and not step.tool_calls:
+        record.actions = [c.to_dict() for c in calls]
+        if step.final_answer is not None and not calls:
             return self._finish(episode, record, step.final_answer.strip())
-        finish = next((c for c in step.tool_calls if is_answer_action(c.name) and c.name not in episode.tools), None)
+        finish = next((c for c in calls if is_answer_action(c.name) and c.name not in episode.tools), None)
         if finish is not None:
             return self._finish_call(episode, record, finish)
-        if not step.tool_calls:
+        if not calls:
             if self.config.plain_reply_is_answer:
                 return self._finish(episode, record, (step.thought or response).strip())
             return self._observe(episode, record, self.replies["no_action"])
-        observations = [self._call(episode, c) for c in step.tool_calls]
-        return self._observe(episode, record, "\n".join(observations), calls=step.tool_calls)
+        observations = [self._call(episode, c) for c in calls]
+        return self._observe(episode, record, "\n".join(observations), calls=calls)
 
     def _usable(self, failure: ParseFailure) -> bool:
         """A failure whose recovered step can be acted on: extra text after a complete action."""
@@ -218,7 +218,7 @@ class Agent:
             return r["unknown_tool"].format(name=call.name, names=", ".join(episode.tools) or "(none)")
         if not call.arguments_ok:
             return r["bad_arguments"].format(name=call.name, problem=call.arguments_error)
-        problems = tool_.check(call.arguments)
+        problems = tool_.spec.argument_errors(call.arguments)
         if problems:
             return r["bad_arguments"].format(name=call.name, problem="; ".join(problems))
         try:
@@ -257,4 +257,5 @@ def _is_plain(failure: ParseFailure, response: str) -> bool:
     """Text that attempts no action at all (a direct reply), as opposed to a broken action or a
     call written in another convention than the protocol's."""
     partial = failure.partial
-    return failure.kind is FailureKind.MISSING_FIELD and not (partial is not None and partial.tool_calls) and not detect_calls(response)
+    attempted = partial is not None and any(not is_null_action(c.name) for c in partial.tool_calls)
+    return failure.kind is FailureKind.MISSING_FIELD and not attempted and not detect_calls(response)

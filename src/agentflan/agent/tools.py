@@ -1,7 +1,8 @@
 """Tools an agent can run: Python callables with a JSON schema, from a typed function or by name.
 
-The schema side is the conversation model's :class:`~agentflan.conversation.Tool` (what a
-protocol lists in a prompt); a :class:`Tool` here adds the function that answers the call.
+The schema is the conversation model's :class:`~agentflan.conversation.Tool` (what a protocol
+lists in a prompt and what arguments are checked against); a :class:`Tool` here pairs it with
+the function that answers the call.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agentflan import conversation
@@ -22,17 +23,18 @@ _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", b
 
 @dataclass(slots=True)
 class Tool:
-    """A callable the agent may use: ``fn(**arguments)`` with arguments checked against ``parameters``."""
+    """A callable the agent may use: ``fn(**arguments)``, with arguments checked against ``spec``'s parameters."""
 
-    name: str
+    spec: conversation.Tool
     fn: Callable[..., Any]
-    description: str = ""
-    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
 
     @property
-    def spec(self) -> conversation.Tool:
-        """The tool as the conversation model and the protocols describe it."""
-        return conversation.Tool(self.name, self.description, self.parameters)
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
 
     @classmethod
     def from_function(
@@ -41,23 +43,12 @@ class Tool:
     ) -> Tool:
         """A tool from a typed function: the schema from its signature, the description from its docstring."""
         doc = inspect.getdoc(fn) or ""
-        return cls(
+        spec = conversation.Tool(
             name=name or fn.__name__,
-            fn=fn,
             description=description if description is not None else doc.split("\n\n", 1)[0].replace("\n", " "),
             parameters=parameters if parameters is not None else schema_of(fn),
         )
-
-    def check(self, arguments: dict[str, Any]) -> list[str]:
-        """Where the arguments break the schema (empty when they fit)."""
-        import jsonschema
-
-        schema = {k: v for k, v in self.parameters.items() if k != "optional"}
-        schema.setdefault("type", "object")
-        return [
-            f"{'/'.join(map(str, e.absolute_path)) or 'arguments'}: {e.message}"
-            for e in jsonschema.Draft202012Validator(schema).iter_errors(arguments)
-        ]
+        return cls(spec, fn)
 
 
 def tool(

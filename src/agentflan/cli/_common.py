@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,6 +13,9 @@ from typing import Any, TypeVar
 from agentflan.errors import AgentflanError, ConfigError
 
 T = TypeVar("T")
+# Seconds to wait for the hub's answer before a hub id that is not cached is called unreachable: the
+# hub's own client would retry for about a minute, printing a warning per try.
+HUB_PROBE_S = 5.0
 # Files a Hugging Face model or tokenizer folder holds at least one of.
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "adapter_config.json")
 
@@ -51,7 +53,10 @@ def progress(items: Iterable[T], desc: str) -> Iterator[T]:
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, desc=desc, unit=" conv", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)
+    from agentflan.evaluate.progress_lines import logs_above_bar
+
+    with logs_above_bar():  # a reader's or writer's warning prints above the counter, not into it
+        yield from tqdm(items, desc=desc, unit=" conv", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)
 
 
 def model_problem(spec: str) -> str | None:
@@ -69,7 +74,50 @@ def model_problem(spec: str) -> str | None:
     looks_local = spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec
     if looks_local:
         return f"model {spec!r}: no such folder"
+    return hub_problem(spec)
+
+
+def hub_problem(spec: str) -> str | None:
+    """Why the hub id ``spec`` cannot load here, known in seconds instead of after the hub client's
+    minute of retries; None when it may load.
+
+    With ``HF_HUB_OFFLINE`` set, or the hub unreachable, only the local cache can serve it. A cached
+    model then loads offline at once (the process switches the hub to offline mode)."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # no hub client: transformers' own error will say so
+        return None
+    cache = Path(constants.HF_HUB_CACHE)
+    cached = any((cache / f"models--{spec.replace('/', '--')}" / "snapshots").glob("*/"))
+    where = f"not a local folder, and not in the Hugging Face cache ({cache})"
+    if constants.is_offline_mode():
+        return None if cached else f"model {spec!r}: {where}; HF_HUB_OFFLINE is set, so the hub was not asked"
+    unreachable = hub_unreachable()
+    if unreachable is None:
+        return None
+    if cached:
+        constants.HF_HUB_OFFLINE = True  # read at each request by huggingface_hub and transformers
+        os.environ["HF_HUB_OFFLINE"] = "1"  # and by any process started from here
+        return None
+    return f"model {spec!r}: {where}, and the hub {constants.ENDPOINT} cannot be reached ({unreachable})"
+
+
+def hub_unreachable() -> str | None:
+    """Why one plain request to the hub endpoint failed (through the hub client's own session, so its
+    proxy and endpoint settings apply), or None when anything answered."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    try:
+        get_session().head(constants.ENDPOINT, timeout=HUB_PROBE_S)
+    except Exception as exc:  # the session is httpx or requests by hub version; any failure means no answer
+        return first_line(exc) or type(exc).__name__
     return None
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
 
 
 def load_tokenizer(spec: str, *, trust_remote_code: bool = False) -> Any:
@@ -90,7 +138,7 @@ def load_tokenizer(spec: str, *, trust_remote_code: bool = False) -> Any:
 
 def unloadable(spec: str, exc: BaseException) -> str:
     """One line for a model that transformers could not load: what was tried, and the first line of why."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first_line(exc) or type(exc).__name__
     where = "the local folder" if Path(spec).expanduser().is_dir() else "not a local folder; as a Hugging Face hub id"
     return f"model {spec!r} could not be loaded ({where}): {first}"
 
@@ -99,8 +147,12 @@ def unloadable(spec: str, exc: BaseException) -> str:
 def model_errors(spec: str) -> Iterator[None]:
     """Turn transformers' and the hub's errors about loading ``spec`` into one :class:`ConfigError` line
     (their own messages run to several lines, and the hub logs a warning per retried request)."""
+    import logging  # here, not at the top: a one-file convert never needs it
+
     with suppress(ImportError):
-        import huggingface_hub  # noqa: F401  (it sets its logger up on import; quiet it after that)
+        # Its logging module sets the library's level when first imported (lazily, by the first
+        # download), which would undo a level set before it: import it now, quiet it after that.
+        import huggingface_hub.utils.logging  # noqa: F401
     hub_log = logging.getLogger("huggingface_hub")
     level = hub_log.level
     hub_log.setLevel(logging.ERROR)
@@ -140,7 +192,9 @@ def check_model(spec: str) -> None:
 
 def check_data_path(spec: str) -> None:
     """A corpus path that cannot exist (no file or folder, not a glob, not ``hf://``) as a :class:`ConfigError`."""
-    if spec.startswith("hf://") or any(ch in spec for ch in "*?["):
+    from agentflan.sources.hub import saved_dataset_split
+
+    if spec.startswith("hf://") or any(ch in spec for ch in "*?[") or saved_dataset_split(spec) is not None:
         return
     if not Path(spec).expanduser().exists():
         raise ConfigError(f"data {spec!r}: no such file or folder")

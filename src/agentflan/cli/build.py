@@ -19,6 +19,14 @@ Shipped recipes: recipes/agent-flan.yaml (the seven released Agent-FLAN splits f
 AgentInstruct and ToolBench), recipes/shared-data.yaml (the public samples in ../shared/data),
 recipes/demo.yaml (the embedded demo data).
 
+balancing: balance: {preset: paper | r10r5u7, ratios: {retrieval: 0.25, ...}, mode: mask | drop,
+count: spans | samples}. mask keeps an unsampled turn in context with loss: false; drop drops
+whole conversations. The manifest counts supervised span tokens; count: samples also states the
+reduction in whole samples with their context (one sample per supervised step) as a split note.
+drop_loss_masks: true (top level) writes masked turns trained in formats without per-turn loss
+(sharegpt-tools, toolllama) and counts them; without it such rows are refused.
+A recipe mistake names the file, line and key, with the closest valid name ("did you mean").
+
 outputs (DIR is replaced as a whole, only when the build succeeded):
   DIR/<split>.jsonl             each split in the recipe's first format (Agent-FLAN JSONL by default)
   DIR/<format>/<split>.jsonl    the other formats (e.g. native/: keeps capability spans and meta)

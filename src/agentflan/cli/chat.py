@@ -8,6 +8,7 @@ from typing import TextIO
 
 from agentflan.agent import Agent, AgentConfig, Episode, StepRecord, Tool, load_tools
 from agentflan.cli._backend import add_backend_options, backend_from_args
+from agentflan.cli._spinner import Spinner
 from agentflan.conversation import Message
 from agentflan.generation.base import GenerationRequest
 from agentflan.jsonutil import dumps
@@ -121,11 +122,19 @@ class ChatSession:
         self.quiet = quiet
         self.out = out or sys.stdout
         self.history: list[Message] = []
+        self._spinner: Spinner | None = None
 
     def reset(self) -> None:
         self.history = []
 
     def send(self, text: str) -> str:
+        """The reply to ``text``; on a terminal a spinner runs while the model generates."""
+        with Spinner(self.out) as self._spinner:
+            reply = self._reply(text)
+        self._print(f"assistant> {reply}")
+        return reply
+
+    def _reply(self, text: str) -> str:
         if not self.use_tools:
             messages = list(self.history)
             if not messages and self.system:
@@ -135,33 +144,31 @@ class ChatSession:
             sampling.stop = []
             reply = self.agent.backend.generate([GenerationRequest(messages, [], sampling)])[0].strip()
             self.history = [*messages, Message("assistant", reply)]  # an interrupted reply leaves no trace
-            self._say(reply)
             return reply
         system = None if self.history else self.agent.system_prompt(extra=self.system or "")
         episode = self.agent.start(text, history=self.history, system=system)
         self.agent.run([episode], on_step=None if self.quiet else self._show_step)
         self.history = episode.messages
         if episode.answer is None:
-            reply = f"(no final answer after {len(episode.steps)} steps: {episode.status})"
-        else:
-            reply = episode.answer
-        self._say(reply)
-        return reply
+            return f"(no final answer after {len(episode.steps)} steps: {episode.status})"
+        return episode.answer
 
     def _show_step(self, _episode: Episode, step: StepRecord) -> None:
-        if step.final_answer is not None and not step.actions:
-            if step.thought:
-                print(f"  · thought: {step.thought}", file=self.out)
-            return
         if step.thought:
-            print(f"  · thought: {step.thought}", file=self.out)
+            self._print(f"  · thought: {step.thought}")
+        if step.final_answer is not None and not step.actions:
+            return
         for action in step.actions:
-            print(f"  → {action['name']}({dumps(action.get('arguments') or {})})", file=self.out)
+            self._print(f"  → {action['name']}({dumps(action.get('arguments') or {})})")
         if step.format_error:
-            print(f"  ! format: {step.format_error}", file=self.out)
+            self._print(f"  ! format: {step.format_error}")
         if step.observation is not None:
-            print(f"  ← {step.observation}", file=self.out)
+            self._print(f"  ← {step.observation}")
 
-    def _say(self, reply: str) -> None:
-        print(f"assistant> {reply}", file=self.out)
-        self.out.flush()
+    def _print(self, line: str) -> None:
+        """A line of the conversation, above the spinner while one runs."""
+        if self._spinner is not None:
+            self._spinner.print(line)
+        else:
+            print(line, file=self.out)
+            self.out.flush()

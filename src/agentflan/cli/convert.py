@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from agentflan.batch import OnError, Rejects
+from agentflan.batch import OnError, Origins, Rejects
 from agentflan.cli._common import add_from_option, load_tokenizer, progress
 from agentflan.conversation import Conversation
 from agentflan.errors import AgentflanError, ConfigError
@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("input", metavar="IN", help="input: file, glob, folder, parquet, save_to_disk folder or hf://owner/name[:split]")
+    p.add_argument("input", metavar="IN", help="input: file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     p.add_argument("output", metavar="OUT", help="output file (or folder for hf-dataset); written atomically")
     formats = [*writer_names(), TOKENIZED]
     p.add_argument("--to", required=True, choices=formats, metavar="FORMAT", help=f"output format, one of: {', '.join(formats)}")
@@ -80,7 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
 
 
 def run(args: argparse.Namespace) -> int:
-    from agentflan.sources import read
+    from agentflan.sources import iter_located
     from agentflan.writers import write
 
     output = Path(args.output)
@@ -92,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     with Rejects(rejects_path, OnError(args.on_error)) as rejects:
         try:
-            conversations = progress(read(args.input, args.from_format, rejects=rejects), desc="convert")
+            # a row the writer refuses is named by the file and line it was read from
+            rejects.origins = Origins()
+            located = iter_located(args.input, args.from_format, rejects=rejects)
+            conversations = progress(rejects.origins.track(located), desc="convert")
             if args.to == TOKENIZED:
                 rejects.stats.written = _tokenized(args, conversations, output, rejects)
             else:

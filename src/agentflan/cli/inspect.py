@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder or hf://owner/name[:split]")
+    p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     add_from_option(p)
     p.add_argument("--sample", type=int, default=1, metavar="N", help="conversations to show, shortened (default: 1; 0 for none)")
     p.add_argument("--json", action="store_true", help="print the statistics as one JSON object instead of text")

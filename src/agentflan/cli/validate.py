@@ -17,7 +17,9 @@ checks:
   turn, spans outside their text, calls to tools the conversation does not offer (errors);
   arguments that are not a JSON object or do not fit the tool's schema, and tool parameter
   schemas that are not valid JSON Schema ("type": "int", properties as a string) (warnings).
-  Each problem is printed as "FILE:LINE (id ID): LEVEL: WHERE: MESSAGE".
+  Each problem is printed as "FILE:LINE (id ID): LEVEL: WHERE: MESSAGE"; a record of a JSON array,
+  parquet file or dataset is FILE#INDEX (from 0; lines count from 1), and a dataset's split is
+  SOURCE:SPLIT (hf://owner/name:test#3, a save_to_disk folder's out/ds:test#3).
 
 exit status: 0 when no errors were found, 1 when any were (with --strict: or warnings).
 
@@ -35,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder or hf://owner/name[:split]")
+    p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     add_from_option(p)
     p.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1 on any problem)")
 

@@ -19,8 +19,8 @@ serves it; see :mod:`agentflan.evaluate.agent_h_build`). Each response gets one 
     the prompt asked for ``Thought:``/``Final Answer:`` and got neither; ``bare`` is set), or
     it uses the protocol but breaks it (a thought with neither action nor answer, an answer
     followed by an invented ``Observation:``, a malformed JSON object); or it names a null
-    action (``Action: None``, ``N/A``; the list is ``null_actions`` in
-    ``data/eval/agent_h/prompts.yaml``), which calls no tool but does not follow the protocol
+    action (``Action: None``, ``N/A``; the list is ``data/protocols/null_actions.txt``), which
+    calls no tool (every consumer of :func:`~agentflan.protocols.detect_calls` agrees) but does not follow the protocol
     either. ``detail`` is the failure kind (``empty``, ``degenerate``, ``bare``,
     ``no_action``, or the parser's).
 
@@ -49,13 +49,21 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from agentflan.errors import ConfigError
+from agentflan.evaluate.agent_h_build import build_option
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.tool_corpus import prompts
 from agentflan.evaluate.toolneed import score_tool_need, summarize_tool_need
 from agentflan.options import option
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
-from agentflan.protocols.calls import detect_calls, is_answer_action, real_calls, step_of
+from agentflan.protocols.calls import (
+    detect_calls,
+    is_answer_action,
+    is_null_action,
+    names_null_action,
+    real_calls,
+    step_of,
+)
 
 log = logging.getLogger(__name__)
 Label = Literal["plain", "format", "action"]
@@ -90,21 +98,20 @@ def classify(
         return Verdict("format", "empty", [])
     if prompt == "general":
         calls = detect_calls(text)
-        if calls and all(is_null_action(c.name) for c in calls):
-            return Verdict("format", "no_action", [])
-        calls = [c for c in calls if not is_null_action(c.name)]
         if calls:
             return _action(calls, offered)
+        if names_null_action(text):
+            return Verdict("format", "no_action", [])
         return Verdict("plain", "reply", []) if is_wordful(text) else Verdict("format", "degenerate", [])
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     result = proto.parse(text)
     step = step_of(result)
-    named = real_calls(step)
-    calls = [c for c in named if not is_null_action(c.name)]
+    calls = real_calls(step)
+    named_null = step is not None and any(is_null_action(c.name) for c in step.tool_calls)
     if isinstance(result, AgentStep):
         if calls:
             return _action(calls, offered)
-        if named:
+        if named_null:
             return Verdict("format", "no_action", [])
         if any(is_answer_action(c.name) for c in result.tool_calls):
             return Verdict("plain", "finish_call", [])
@@ -112,10 +119,10 @@ def classify(
             wordful = is_wordful(result.final_answer)
             return Verdict("plain", "final_answer", []) if wordful else Verdict("format", "degenerate", [])
         return Verdict("plain", "thought_only", [])
-    calls = calls or [c for c in detect_calls(text) if not is_null_action(c.name)]  # another convention's call
+    calls = calls or detect_calls(text)  # another convention's call
     if calls:
         return _action(calls, offered)
-    if named:
+    if named_null:
         return Verdict("format", "no_action", [])
     if not is_wordful(text):
         return Verdict("format", "degenerate", [])
@@ -127,12 +134,6 @@ def classify(
 def is_wordful(text: str) -> bool:
     """Whether ``text`` holds a letter or digit: ``.`` or ``?!`` answers nobody."""
     return any(ch.isalnum() for ch in text)
-
-
-def is_null_action(name: str) -> bool:
-    """Whether an action name says "no action" (``None``, ``N/A``...): no call, but no protocol either."""
-    null: list[str] = prompts()["null_actions"]
-    return name.strip().strip(".'\"`").casefold() in {n.casefold() for n in null}
 
 
 def is_bare(text: str, protocol: str) -> bool:
@@ -222,12 +223,12 @@ class AgentHOptions:
     general_questions: list[str] | str | None = option(
         None, "general (no tool needed) questions; repeatable", none="only the built-in set", flag="general", metavar="PATH", repeatable=True
     )
-    size: int = option(1845, "samples to draw (the paper's size; each gives a ReAct and a general item)", metavar="N")
-    seed: int = option(0, "seed of every random choice: same inputs and seed give the same items", metavar="S")
-    tool_fraction: float = option(0.5, "share of tool-needing samples", metavar="F")
-    protocol: str = option("react", "protocol of the ReAct-style prompt: react, json or json-goal", metavar="NAME")
-    max_tools: int = option(4, "most tools offered per item", metavar="N")
-    builtin: bool = option(True, "add agentflan's built-in tool and question set")
+    size: int = build_option("size")
+    seed: int = build_option("seed")
+    tool_fraction: float = build_option("tool_fraction")
+    protocol: str = build_option("protocol")
+    max_tools: int = build_option("max_tools")
+    builtin: bool = build_option("builtin")
     tool_need: bool = option(True, "also run the tool-need companion items and report their score beside H")
     tool_need_size: int | None = option(None, "tool-need companion samples", none="every usable tool query", metavar="N")
     max_new_tokens: int = option(512, "tokens per generation", metavar="N")

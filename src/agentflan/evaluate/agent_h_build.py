@@ -29,6 +29,7 @@ All random choices are seeded; the same inputs and seed give the same items, byt
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import re
@@ -45,7 +46,8 @@ from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem
 from agentflan.evaluate.itemfile import write_items
 from agentflan.evaluate.tool_corpus import builtin_paths, load_corpus, prompts, word_list
-from agentflan.jsonutil import dumps
+from agentflan.options import option
+from agentflan.protocols import describe_tools
 from agentflan.protocols.base import get_protocol
 from agentflan.sources.tool_queries import Corpus, GeneralQuestion, ToolQuery
 
@@ -63,14 +65,16 @@ _WORD = re.compile(r"[^\W_]+")
 
 @dataclass(slots=True)
 class BuildOptions:
-    """How a set is drawn: size (samples; each gives two items), seed, mix, protocol, tools per sample."""
+    """How a set is drawn: size (samples; each gives two items), seed, mix, protocol, tools per sample.
+    The one home of these defaults and their documentation: the build functions and the options of
+    the ``agent-h`` and ``tool-need`` suites take them from here (:func:`build_option`)."""
 
-    size: int = 1845
-    seed: int = 0
-    tool_fraction: float = 0.5
-    protocol: str = "react"
-    max_tools: int = 4
-    builtin: bool = True
+    size: int = option(1845, "samples to draw (the paper's size; each gives a ReAct and a general item)", metavar="N")
+    seed: int = option(0, "seed of every random choice: same inputs and seed give the same items", metavar="S")
+    tool_fraction: float = option(0.5, "share of tool-needing samples", metavar="F")
+    protocol: str = option("react", "protocol of the ReAct-style prompt: react, json or json-goal", metavar="NAME")
+    max_tools: int = option(4, "most tools offered per item", metavar="N")
+    builtin: bool = option(True, "add agentflan's built-in tool and question set")
 
     def check(self) -> None:
         if self.size < 1:
@@ -81,6 +85,16 @@ class BuildOptions:
             raise ConfigError(f"max_tools must be at least 1, got {self.max_tools}")
         if self.protocol not in TOOL_LISTING_PROTOCOLS:
             raise ConfigError(f"protocol must be one of {', '.join(TOOL_LISTING_PROTOCOLS)} (they list the offered tools), got {self.protocol!r}")
+
+
+DEFAULTS = BuildOptions()
+
+
+def build_option(name: str, *, help: str | None = None) -> Any:
+    """An options-dataclass field for the build setting ``name``: the default and documentation of
+    :class:`BuildOptions` (``help`` rewords it for a suite that reads the setting differently)."""
+    f = next(f for f in dataclasses.fields(BuildOptions) if f.name == name)
+    return dataclasses.field(default=f.default, metadata={**f.metadata, **({"help": help} if help else {})})
 
 
 @dataclass(slots=True)
@@ -112,12 +126,12 @@ def build_agent_h(
     sources: Sequence[str | os.PathLike[str]] = (),
     *,
     general_questions: Sequence[str | os.PathLike[str]] = (),
-    size: int = 1845,
-    seed: int = 0,
-    tool_fraction: float = 0.5,
-    protocol: str = "react",
-    max_tools: int = 4,
-    builtin: bool = True,
+    size: int = DEFAULTS.size,
+    seed: int = DEFAULTS.seed,
+    tool_fraction: float = DEFAULTS.tool_fraction,
+    protocol: str = DEFAULTS.protocol,
+    max_tools: int = DEFAULTS.max_tools,
+    builtin: bool = DEFAULTS.builtin,
     out: str | os.PathLike[str] | None = None,
     rejects: Rejects | None = None,
     corpus: Corpus | None = None,
@@ -146,10 +160,10 @@ def build_tool_need(
     sources: Sequence[str | os.PathLike[str]] = (),
     *,
     size: int | None = None,
-    seed: int = 0,
-    protocol: str = "react",
-    max_tools: int = 4,
-    builtin: bool = True,
+    seed: int = DEFAULTS.seed,
+    protocol: str = DEFAULTS.protocol,
+    max_tools: int = DEFAULTS.max_tools,
+    builtin: bool = DEFAULTS.builtin,
     out: str | os.PathLike[str] | None = None,
     rejects: Rejects | None = None,
     corpus: Corpus | None = None,
@@ -300,8 +314,7 @@ def render_sample(sample: _Sample, protocol: str, expected: dict[str, Any] | Non
     )
     general_system = p["general_system"]
     if sample.tools:
-        listing = "\n".join(dumps(t.to_dict()) for t in sample.tools)
-        general_system += string.Template(p["general_tools"]).substitute(tools=listing)
+        general_system += string.Template(p["general_tools"]).substitute(tools=describe_tools(sample.tools))
     items = []
     for prompt, system in (("react", react_system), ("general", general_system)):
         exp = {"needs_tool": False, **(expected or {}), "offered": offered, "prompt": prompt, "protocol": protocol}

@@ -22,6 +22,7 @@ import yaml
 
 from agentflan.agent import Agent, AgentConfig, Tool, system_prompt
 from agentflan.conversation import Message, ToolCall
+from agentflan.conversation import Tool as ToolSpec
 from agentflan.errors import ConfigError, InputError, Location
 from agentflan.evaluate.base import EvalItem, ItemResult, Suite
 from agentflan.evaluate.datafiles import load_yaml
@@ -172,10 +173,8 @@ class HotpotQASuite(Suite):
             param = spec["parameter"]
             out.append(
                 Tool(
-                    name=name,
+                    ToolSpec(name, spec["description"], {"type": "object", "properties": {param: {"type": "string"}}, "required": [param]}),
                     fn=lambda _m=method, _p=param, **kw: _m(kw[_p]),
-                    description=spec["description"],
-                    parameters={"type": "object", "properties": {param: {"type": "string"}}, "required": [param]},
                 )
             )
         return out

@@ -6,7 +6,12 @@ tqdm draws nothing there; this prints one plain line every ``every_items`` items
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -52,3 +57,52 @@ class ProgressLines:
             parts.append(f"elapsed {clock(elapsed)}")
             parts.append(f"ETA {clock((self.total - self.done) / rate)}")
         return " · ".join(parts)
+
+
+class _AboveBar(logging.Handler):
+    """Writes each record with ``tqdm.write``: the bar is cleared, the line printed, the bar redrawn."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # a handler never raises into the code that logged
+            self.handleError(record)
+
+
+@contextmanager
+def logs_above_bar() -> Iterator[None]:
+    """While a tqdm bar is drawn on the terminal: warnings and log records (ours, say a retry, and the
+    libraries') print above it instead of through it. Libraries' own console handlers are redirected
+    by tqdm; records no handler takes, which Python prints through ``logging.lastResort``, and
+    ``warnings.warn`` (routed into logging meanwhile) go above the bar too, at the same WARNING level."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with_console = [
+        logger for logger in (logging.root, *logging.root.manager.loggerDict.values())
+        if isinstance(logger, logging.Logger) and any(_is_console(h) for h in logger.handlers)
+    ]
+    last_resort, show = logging.lastResort, warnings.showwarning
+    above = _AboveBar(logging.WARNING)
+    # Captured warnings go to the "py.warnings" logger, which logging gives a NullHandler: with no
+    # handler configured above it they would vanish instead of reaching the last resort.
+    py_warnings = logging.getLogger("py.warnings")
+    own_warnings_handler = not logging.root.handlers
+    logging.lastResort = above
+    logging.captureWarnings(True)
+    if own_warnings_handler:
+        py_warnings.addHandler(above)
+    try:
+        with logging_redirect_tqdm(loggers=with_console):
+            yield
+    finally:
+        if own_warnings_handler:
+            py_warnings.removeHandler(above)
+        if warnings.showwarning is not show:  # it was this call that routed warnings into logging
+            logging.captureWarnings(False)
+        logging.lastResort = last_resort
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr)

@@ -15,6 +15,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,7 +24,7 @@ import orjson
 
 from agentflan.errors import AgentflanError, ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult, Suite
-from agentflan.evaluate.progress_lines import ProgressLines
+from agentflan.evaluate.progress_lines import ProgressLines, logs_above_bar
 from agentflan.evaluate.results import (
     RESULTS_FILE,
     RUN_FILE,
@@ -109,6 +110,7 @@ def _run_locked(
     lines = ProgressLines(suite.name, len(items), cached, sys.stderr) if progress and not sys.stderr.isatty() else None
     with (
         tqdm(total=len(items), initial=cached, desc=suite.name, unit="item", disable=None if progress else True) as bar,
+        logs_above_bar() if not bar.disable else nullcontext(),
         results_path.open("ab") as fh,
     ):
         for batch, results in _scored_batches(suite, backend, pending, size):

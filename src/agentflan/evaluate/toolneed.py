@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar
 
 from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
+from agentflan.evaluate.agent_h_build import build_option
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.options import option
@@ -75,25 +75,7 @@ def argument_errors(tool: Tool, call: ToolCall) -> list[str]:
     """Why ``call``'s arguments do not fit ``tool`` (empty when they do)."""
     if not call.arguments_ok:
         return [f"arguments are not a JSON object: {call.arguments_error}"]
-    validator = _validator(canonical(tool.parameters))
-    if validator is None:  # the tool's own schema is broken: check required parameters only
-        return [f"missing required argument {r!r}" for r in tool.required if r not in call.arguments]
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(call.arguments)]
-
-
-@cache
-def _validator(schema_json: str) -> Any:
-    import jsonschema
-
-    from agentflan.jsonutil import loads
-
-    schema = {k: v for k, v in loads(schema_json).items() if k != "optional"}
-    schema.setdefault("type", "object")
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError:
-        return None
-    return jsonschema.Draft202012Validator(schema)
+    return tool.argument_errors(call.arguments)
 
 
 def args_match(reference: dict[str, Any], predicted: dict[str, Any]) -> float:
@@ -155,10 +137,10 @@ class ToolNeedOptions:
         None, "tool corpus to build items from (ToolBench queries/answers, Glaive); repeatable", none="only the built-in set", flag="source", metavar="PATH", repeatable=True
     )
     size: int | None = option(None, "tool queries to draw", none="every usable tool query", metavar="N")
-    seed: int = option(0, "seed of every random choice", metavar="S")
-    protocol: str = option("react", "protocol of the prompts: react, json or json-goal", metavar="NAME")
-    max_tools: int = option(4, "most tools offered per item", metavar="N")
-    builtin: bool = option(True, "add agentflan's built-in tool queries")
+    seed: int = build_option("seed")
+    protocol: str = build_option("protocol", help="protocol of the prompts: react, json or json-goal")
+    max_tools: int = build_option("max_tools")
+    builtin: bool = build_option("builtin", help="add agentflan's built-in tool queries")
     max_new_tokens: int = option(512, "tokens per generation", metavar="N")
 
 

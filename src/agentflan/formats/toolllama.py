@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 import orjson
 
@@ -29,5 +29,7 @@ class ToolLlamaText:
 
 @cache
 def toolllama_text() -> ToolLlamaText:
-    text = resources.files("agentflan").joinpath("data/formats/toolllama.json").read_bytes()
+    # Read beside the package rather than through importlib.resources, whose readers import
+    # zipfile (~10 ms of a one-file convert's start-up); agentflan is always installed as files.
+    text = (Path(__file__).parent.parent / "data" / "formats" / "toolllama.json").read_bytes()
     return ToolLlamaText(**{k: v for k, v in orjson.loads(text).items() if not k.startswith("_")})  # "_about": a note

@@ -29,6 +29,7 @@ import yaml
 
 from agentflan.conversation import CAPABILITIES, Conversation, Message, Tool
 from agentflan.errors import ConfigError, InputError
+from agentflan.formats.openai import openai_messages, openai_tools
 
 CAPABILITY_NAMES: tuple[str, ...] = (*CAPABILITIES, "untagged")
 """Capability ids used on tokens: the index in this tuple. Supervised tokens outside every span are untagged."""
@@ -53,33 +54,6 @@ class RenderedConversation:
     text: str
     supervised: list[Range] = field(default_factory=list)
     capabilities: list[tuple[int, int, int]] = field(default_factory=list)
-
-
-def message_to_template(m: Message) -> dict[str, Any]:
-    """A message as chat templates expect it (OpenAI shape). Tool calls are passed only when they
-    travel beside the content (``protocol`` None); otherwise the content already renders them."""
-    d: dict[str, Any] = {"role": m.role, "content": m.content}
-    if m.tool_calls and m.protocol is None:
-        calls = []
-        for call in m.tool_calls:
-            arguments: Any = call.arguments if call.arguments_ok else call.arguments_text()
-            entry: dict[str, Any] = {"type": "function", "function": {"name": call.name, "arguments": arguments}}
-            if call.id is not None:
-                entry["id"] = call.id
-            calls.append(entry)
-        d["tool_calls"] = calls
-    if m.name is not None:
-        d["name"] = m.name
-    if m.tool_call_id is not None:
-        d["tool_call_id"] = m.tool_call_id
-    return d
-
-
-def tools_to_template(tools: Sequence[Tool | dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    """Tools as OpenAI function schemas, or None (templates test ``if tools``)."""
-    if not tools:
-        return None
-    return [t if isinstance(t, dict) else {"type": "function", "function": t.to_dict()} for t in tools]
 
 
 @dataclass(frozen=True)
@@ -113,10 +87,10 @@ class Template:
 
     # ------------------------------------------------------------------ generation
 
-    def render_prompt(self, messages: Sequence[Message], tools: Sequence[Tool | dict[str, Any]] | None = None) -> str:
+    def render_prompt(self, messages: Sequence[Message], tools: Sequence[Tool] | None = None) -> str:
         """The prompt for the next assistant turn (generation header included). It holds the BOS text
         itself: tokenise it with ``add_special_tokens=False``."""
-        text, _ = self._render([message_to_template(m) for m in messages], tools, add_generation_prompt=True)
+        text, _ = self._render(openai_messages(messages), tools, add_generation_prompt=True)
         return text
 
     # ------------------------------------------------------------------ training
@@ -124,7 +98,7 @@ class Template:
     def render(self, conversation: Conversation) -> RenderedConversation:
         """The training text of a conversation and the character ranges that carry loss."""
         messages = conversation.messages
-        dicts = [message_to_template(m) for m in messages]
+        dicts = openai_messages(messages)
         assistant = [i for i, m in enumerate(messages) if m.role == "assistant"]
         if self.has_generation_markers:
             text, blocks = self._render(dicts, conversation.tools, want_blocks=True)
@@ -165,7 +139,7 @@ class Template:
     def _render(
         self,
         messages: list[dict[str, Any]],
-        tools: Sequence[Tool | dict[str, Any]] | None,
+        tools: Sequence[Tool] | None,
         *,
         add_generation_prompt: bool = False,
         want_blocks: bool = False,
@@ -173,7 +147,7 @@ class Template:
         from transformers.utils.chat_template_utils import render_jinja_template
 
         options: dict[str, Any] = {
-            "tools": tools_to_template(tools),
+            "tools": openai_tools(tools or ()) or None,  # templates test ``if tools``
             "chat_template": self.chat_template,
             "return_assistant_tokens_mask": want_blocks,
             "add_generation_prompt": add_generation_prompt,

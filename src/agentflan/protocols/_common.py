@@ -20,7 +20,6 @@ from importlib import resources
 from typing import Any
 
 from agentflan.conversation import Capability, Span, Tool
-from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentProtocol, AgentStep, FailureKind, ParseFailure, Rendered
 
 Mark = tuple[int, int, Capability]
@@ -227,15 +226,22 @@ def load_template(name: str) -> string.Template:
     return string.Template(path.read_text(encoding="utf-8"))
 
 
-def describe_tools(tools: list[Tool]) -> str:
-    """One block per tool: name, description and JSON-Schema parameters."""
-    blocks = []
-    for t in tools:
-        lines = [f"{t.name}: {t.description}" if t.description else t.name]
-        if t.parameters:
-            lines.append(f"Parameters: {dumps(t.parameters)}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+def describe_tools(tools: Iterable[Tool]) -> str:
+    """The one listing of tools in a prompt: protocol instructions, the recipe's chat system prompts
+    and Agent-H's general prompt all use it, so a model is trained and evaluated on one layout. One
+    entry per tool (``data/protocols/tool_entry.txt``: name, description, JSON-Schema parameters;
+    the layout of the released Agent-FLAN rows), entries separated by a blank line."""
+    entry = _tool_entry()
+    return "\n\n".join(
+        entry.substitute(name=t.name, description=t.description, parameters=json.dumps(t.parameters, ensure_ascii=False))
+        for t in tools
+    )
+
+
+@cache
+def _tool_entry() -> string.Template:
+    path = resources.files("agentflan").joinpath("data").joinpath("protocols").joinpath("tool_entry.txt")
+    return string.Template(path.read_text(encoding="utf-8").removesuffix("\n"))
 
 
 def single_call(step: AgentStep, protocol: str) -> None:

@@ -10,7 +10,10 @@ JSON objects of a call's shape anywhere in the text are found by decoding each `
 The negatives filter, Agent-H, tool-need scoring and the agent runtime all ask here.
 
 Answer pseudo-actions (ToolLLaMA's ``Finish``, T-Eval's ``FinishAction``, LangChain's ``Final
-Answer``, FireAct's and AgentInstruct's ``finish``) end a task; they are not calls.
+Answer``, FireAct's and AgentInstruct's ``finish``) end a task; they are not calls. Null actions
+(``Action: None``, ``no action``...; ``data/protocols/null_actions.txt``) say that no tool is
+called; they are not calls either (Agent-H still labels them a format error: see
+:func:`names_null_action`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from agentflan.conversation import FINISH_TOOL, ToolCall
@@ -43,16 +48,44 @@ def is_answer_action(name: str) -> bool:
     return name.strip() in ANSWER_ACTIONS
 
 
+@cache
+def null_actions() -> frozenset[str]:
+    """The "no action" names, case-folded (``data/protocols/null_actions.txt``)."""
+    text = resources.files("agentflan").joinpath("data/protocols/null_actions.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def is_null_action(name: str) -> bool:
+    """Whether an action name says "no action" (``None``, ``N/A``...): no tool is called."""
+    return name.strip().strip(".'\"`").casefold() in null_actions()
+
+
+def is_call_name(name: str) -> bool:
+    """Whether an action of this name calls a tool: not empty, not an answer action, not a null action."""
+    return bool(name.strip()) and not is_answer_action(name) and not is_null_action(name)
+
+
 def step_of(result: AgentStep | ParseFailure) -> AgentStep | None:
     """The step a parse produced, or the part a failed parse recovered."""
     return result if isinstance(result, AgentStep) else result.partial
 
 
 def real_calls(step: AgentStep | None) -> list[ToolCall]:
-    """The step's calls that name a tool (not an answer pseudo-action, not an empty name)."""
+    """The step's calls that name a tool (not an answer pseudo-action, not a null action, not an empty name)."""
     if step is None:
         return []
-    return [c for c in step.tool_calls if c.name.strip() and not is_answer_action(c.name)]
+    return [c for c in step.tool_calls if is_call_name(c.name)]
+
+
+def names_null_action(text: str, protocols: Sequence[str] = DETECT_PROTOCOLS) -> bool:
+    """Whether ``text`` names a null action (``Action: None``) in one of the conventions :func:`detect_calls` reads."""
+    if len(text) > MAX_TEXT_CHARS:
+        return False
+    for name in protocols:
+        step = step_of(get_protocol(name).parse(text))
+        if step is not None and any(is_null_action(c.name) for c in step.tool_calls):
+            return True
+    return any(is_null_action(c.name) for obj in json_objects(text) for c in _as_calls(obj))
 
 
 def detect_calls(text: str, protocols: Sequence[str] = DETECT_PROTOCOLS) -> list[ToolCall]:
@@ -84,7 +117,7 @@ def json_calls(text: str) -> list[ToolCall]:
     calls: list[ToolCall] = []
     for obj in json_objects(text):
         calls.extend(_as_calls(obj))
-    return [c for c in calls if not is_answer_action(c.name)]
+    return [c for c in calls if is_call_name(c.name)]
 
 
 def json_objects(text: str) -> Iterator[dict[str, Any]]:

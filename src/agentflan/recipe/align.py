@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from agentflan.conversation import FINISH_TOOL, Capability, Conversation, Message, Tool, ToolCall
+from agentflan.protocols import describe_tools
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.tags import TaggedText, whole_turn
@@ -91,7 +92,7 @@ def align(conv: Conversation, options: AlignOptions, phrasings: Phrasings, rng: 
             evs = _without_preamble(evs)
             out.add(Message(role="system", content=phrasings.fill(rng, task)))
         else:
-            _system(out, evs, tools, phrasings.fill(rng, f"system.{options.style}", tools=describe_tools(tools, phrasings, rng)) if tools else None)
+            _system(out, evs, tools, phrasings.fill(rng, f"system.{options.style}", tools=describe_tools(tools)) if tools else None)
         render = _tflan if options.style == "tflan" else _cot
         last_tool = ""
         for e in evs:
@@ -123,15 +124,6 @@ def align(conv: Conversation, options: AlignOptions, phrasings: Phrasings, rng: 
         tools=tools,
         source=conv.source,
         meta={**conv.meta, "style": options.style},
-    )
-
-
-def describe_tools(tools: list[Tool], phrasings: Phrasings, rng: random.Random) -> str:
-    """One entry per API (name, description, JSON-Schema parameters), blank-line separated."""
-    entry = phrasings.pick(rng, "system.tool_entry")
-    return "\n\n".join(
-        entry.substitute(name=t.name, description=t.description, parameters=json.dumps(t.parameters, ensure_ascii=False))
-        for t in tools
     )
 
 

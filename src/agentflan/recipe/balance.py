@@ -10,6 +10,12 @@ mix is reasoning 1.0 / retrieval 0.25 / understanding 0.75; the release's file n
 - ``drop``: the sample is the unit: each conversation is kept or dropped whole, drawn at the
   ratio of its main capability (the one with the most supervised tokens).
 
+Counting (``count``): the manifest's per-capability tokens are always the supervised span tokens
+(what the loss sees). ``count: samples`` also counts whole samples with their context (each
+supervised span stands for a sample holding everything before it, as ToolBench's ToolLLaMA
+preprocessing lays a trajectory out: one sample per step), the reading of the paper's
+"37.3M -> 18.1M tokens" that counts what a trainer processes, not only what it supervises.
+
 Sampling is without replacement in small blocks (an urn per capability): every block of
 ``BLOCK`` spans keeps exactly its quota, at random positions within the block, so measured
 ratios sit within a few spans of the target at any size, which independent coin flips would
@@ -25,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from agentflan.conversation import CAPABILITIES, Conversation
-from agentflan.recipe.tags import CapabilityStats, iter_spans
+from agentflan.recipe.tags import CapabilityStats, Unit, iter_spans
 from agentflan.recipe.tokens import TokenCounter, approx_tokens
 
 Mode = Literal["mask", "drop"]
@@ -77,6 +83,7 @@ class Balancer:
         mode: Mode = "mask",
         seed: int | str = 0,
         count: TokenCounter = approx_tokens,
+        unit: Unit = "spans",
     ):
         unknown = set(ratios) - set(CAPABILITIES)
         if unknown:
@@ -86,11 +93,15 @@ class Balancer:
         self.count = count
         self.urns = {c: Urn(self.ratios[c], random.Random(f"{seed}|balance|{c}")) for c in CAPABILITIES}
         self.stats = CapabilityStats()
+        #: the same counts in whole samples with context (``unit="samples"``), else None
+        self.sample_stats = CapabilityStats(unit="samples") if unit == "samples" else None
         self.dropped = 0
 
     def __call__(self, conv: Conversation) -> Conversation | None:
         """``conv`` with unsampled spans masked (``mask``), or None when it is dropped (``drop``)."""
-        self.stats.add_before(conv, self.count)
+        counted = [c for c in (self.stats, self.sample_stats) if c is not None]
+        for stats in counted:
+            stats.add_before(conv, self.count)
         if self.mode == "drop":
             main = self._main_capability(conv)
             if main is not None and not self.urns[main].draw():
@@ -105,7 +116,8 @@ class Balancer:
                     m.loss = False
                     for s in m.spans:
                         s.loss = None
-        self.stats.add_after(conv, self.count)
+        for stats in counted:
+            stats.add_after(conv, self.count)
         return conv
 
     def _main_capability(self, conv: Conversation) -> str | None:

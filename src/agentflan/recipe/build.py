@@ -19,13 +19,13 @@ Same inputs + seed give byte-identical outputs for any number of workers.
 from __future__ import annotations
 
 import hashlib
+import logging
 import platform
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentflan.batch import OnError
-from agentflan.errors import ConfigError
 from agentflan.io import atomic_dir, atomic_open
 from agentflan.locking import output_lock
 from agentflan.recipe.collect import LIST_FILES, Collected, plan_tasks, run_tasks
@@ -38,7 +38,12 @@ from agentflan.recipe.tags import CapabilityStats
 from agentflan.recipe.tokens import make_counter
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from agentflan.conversation import Conversation
     from agentflan.generation.base import Backend
+
+log = logging.getLogger(__name__)
 
 #: file suffix per output format (hf-dataset writes a folder)
 SUFFIX = {"hf-dataset": "", "parquet": ".parquet"}
@@ -60,7 +65,6 @@ def build(
     recipe's ``generator``); without either, replies come from the offline sources."""
     phrasings = load_phrasings(recipe.phrasings)
     count, counter_name = make_counter(recipe.tokenizer)
-    check_formats(recipe)
     tasks = plan_tasks(recipe)
     out = Path(out)
     # The lock refuses a concurrent build of this folder, so staging left by a killed one can go.
@@ -78,16 +82,6 @@ def build(
     return manifest
 
 
-def check_formats(recipe: Recipe) -> None:
-    from agentflan.writers import writer_names
-
-    known = writer_names()
-    for s in recipe.splits:
-        for fmt in recipe.formats_of(s):
-            if fmt not in known:
-                raise ConfigError(f"split {s.name!r}: unknown output format {fmt!r}; known: {', '.join(known)}")
-
-
 def output_path(root: Path, split: str, fmt: str, first: bool) -> Path:
     name = split + SUFFIX.get(fmt, ".jsonl")
     return root / name if first else root / fmt / name
@@ -95,10 +89,10 @@ def output_path(root: Path, split: str, fmt: str, first: bool) -> Path:
 
 def _write(kind: SplitKind[Any], merge: Merging, staging: Path, progress: bool) -> SplitReport:
     """Make the split's rows once and write them in every format it asks for."""
-    from tqdm import tqdm
-
+    from agentflan.writers import get_writer
     from agentflan.writers.agentflan import with_tools_shown
     from agentflan.writers.fanout import write_each
+    from agentflan.writers.loss import LossGuard
 
     report = SplitReport(kind.name, kind.spec.kind)
     targets = []
@@ -108,9 +102,23 @@ def _write(kind: SplitKind[Any], merge: Merging, staging: Path, progress: bool) 
         targets.append((fmt, path))
         report.files[fmt] = path.relative_to(staging).as_posix()
     # every format gets the rows with their tools shown, so a native row trains as its JSONL row does
-    rows = map(with_tools_shown, kind.rows(merge, report))
-    with tqdm(rows, unit="row", desc=kind.name, disable=not progress, leave=False) as bar:
-        write_each(bar, targets)
+    rows: Iterator[Conversation] = map(with_tools_shown, kind.rows(merge, report))
+    # rows with masked turns reach a format that trains every turn only with drop_loss_masks (the
+    # recipe check refuses balancing into one, the scan refuses masked source rows): count them
+    untrained = [fmt for fmt, _ in targets if not get_writer(fmt).carries_turn_loss]
+    guard = LossGuard(", ".join(untrained), drop=True)
+    if untrained:
+        rows = guard.check(rows, None)
+    if progress:  # tqdm only when it shows: its import is ~30 ms of a quiet build
+        from tqdm import tqdm
+
+        with tqdm(rows, unit="row", desc=kind.name, leave=False) as bar:
+            write_each(bar, targets)
+    else:
+        write_each(rows, targets)
+    if guard.turns:
+        report.notes.append(f"drop_loss_masks: {guard.turns} masked assistant turns in {guard.rows} rows are trained in {guard.format}")
+        log.warning("split %s: %s", kind.name, report.notes[-1])
     if not kind.general:
         merge.agent_rows += report.rows
     return report

@@ -8,9 +8,7 @@ import hashlib
 import os
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError, InputError
@@ -29,7 +27,7 @@ LIST_FILES = 200
 
 def plan_tasks(recipe: Recipe) -> list[Task]:
     """One task per input file of every source a split uses, in recipe order."""
-    from agentflan.sources.hub import is_saved_dataset
+    from agentflan.sources.hub import saved_dataset_split
 
     used = {name for kind in kinds_of(recipe) for name in kind.source_names()}
     tasks: list[Task] = []
@@ -37,7 +35,7 @@ def plan_tasks(recipe: Recipe) -> list[Task]:
         if name not in used:
             continue
         for spec in source.specs:
-            if spec.startswith("hf://") or is_saved_dataset(Path(spec)):
+            if spec.startswith("hf://") or saved_dataset_split(spec) is not None:
                 files = [spec]
             else:
                 try:
@@ -52,27 +50,35 @@ def plan_tasks(recipe: Recipe) -> list[Task]:
 def run_tasks(tasks: Sequence[Task], ctx: Context, workers: int, progress: bool) -> Collected:
     """Run every task (a pool with ``workers > 1``, inline otherwise) and fold the results in
     task order into one :class:`Collected` as they arrive (memory does not grow with the files)."""
-    from tqdm import tqdm
-
     collected = Collected(ctx.recipe)
-    bar = tqdm(total=len(tasks), unit="file", desc="read", disable=not progress, leave=False)
+    tick = close = _nothing
+    if progress:  # tqdm costs ~30 ms to import; a quiet build does not pay it
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), unit="file", desc="read", leave=False)
+        tick, close = bar.update, bar.close
     try:
         if workers <= 1 or len(tasks) <= 1:
             for task in tasks:
                 collected.add(_checked(scan(task, ctx)))
-                bar.update()
+                tick()
         else:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor  # with multiprocessing: only for a pool
 
             mp = multiprocessing.get_context("spawn")
             chunk = max(1, min(64, len(tasks) // (workers * 8)))
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=init_worker, initargs=(ctx, os.getpid())) as pool:
                 for result in pool.map(run_task, tasks, chunksize=chunk):
                     collected.add(_checked(result))
-                    bar.update()
+                    tick()
     finally:
-        bar.close()
+        close()
     return collected
+
+
+def _nothing() -> None:
+    """The progress bar's calls when there is no bar."""
 
 
 @dataclass(slots=True)

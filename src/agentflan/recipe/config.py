@@ -5,7 +5,8 @@ or a list of them; ``${VAR}`` / ``${VAR:-default}`` expand from the environment;
 are relative to the recipe file; ``package:data/demo/...`` is inside the installed package). ``splits`` is the ordered list of output files, each of one
 ``kind``: ``agent`` (a trajectory source rewritten in a style, optionally a disjoint ``share``
 of a group, optionally balanced), ``format_following``, ``negatives`` or ``general``. Every
-mistake is a :class:`~agentflan.errors.ConfigError` naming the file and the key.
+mistake is a :class:`~agentflan.errors.ConfigError` naming the file, the line and the key, with the
+closest valid name for a misspelt key, kind, style or format.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ from pydantic import (
 from agentflan.conversation import CAPABILITIES
 from agentflan.errors import ConfigError
 from agentflan.recipe.balance import PRESETS
+from agentflan.recipe.located import (
+    Loc,
+    LocatedValueError,
+    choices_error,
+    compose,
+    did_you_mean,
+    explain,
+    line_of,
+    loc_text,
+)
+from agentflan.sources import format_names
+from agentflan.writers import get_writer, writer_names
 
 _ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 #: paths inside the installed agentflan package (its embedded demo data): ``package:data/demo/chat.jsonl``
@@ -76,6 +89,20 @@ class Source(_Model):
     def specs(self) -> list[str]:
         return [self.path] if isinstance(self.path, str) else list(self.path)
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str | None) -> str | None:
+        if v is not None and v not in format_names():
+            raise ValueError(choices_error("input format", v, format_names()))
+        return v
+
+
+def _known_writers(formats: list[str] | None) -> list[str] | None:
+    for i, f in enumerate(formats or ()):
+        if f not in writer_names():
+            raise LocatedValueError((i,), choices_error("output format", f, writer_names()))
+    return formats
+
 
 class Share(_Model):
     """A disjoint part of a group: splits with the same ``group`` never share a trajectory."""
@@ -85,16 +112,21 @@ class Share(_Model):
 
 
 class Balance(_Model):
+    """Capability ratios (a ``preset`` and/or ``ratios``), how unsampled turns go (``mode``: ``mask``
+    keeps them with ``loss: false``, ``drop`` drops whole conversations) and, with ``count: samples``,
+    the token reduction also counted as whole samples with their context (a note in the manifest)."""
+
     preset: Literal["paper", "r10r5u7"] | None = None
     ratios: dict[str, float] | None = None
     mode: Literal["mask", "drop"] = "mask"
+    count: Literal["spans", "samples"] = "spans"
 
     @model_validator(mode="after")
     def _check(self) -> Balance:
         if self.ratios is not None:
-            unknown = set(self.ratios) - set(CAPABILITIES)
-            if unknown:
-                raise ValueError(f"unknown capability {', '.join(sorted(unknown))}; known: {', '.join(CAPABILITIES)}")
+            for name in self.ratios:
+                if name not in CAPABILITIES:
+                    raise LocatedValueError(("ratios", name), choices_error("capability", name, CAPABILITIES))
             bad = {k: v for k, v in self.ratios.items() if not 0.0 <= v <= 1.0}
             if bad:
                 raise ValueError(f"ratios must lie in [0, 1]: {bad}")
@@ -112,6 +144,8 @@ class SplitSpec(_Model):
 
     name: str
     formats: list[str] | None = None
+
+    _formats = field_validator("formats")(_known_writers)
 
     def source_refs(self) -> dict[str, list[str]]:
         """The sources this split reads, by the key that names them."""
@@ -209,37 +243,53 @@ class Recipe(_Model):
     #: Output formats of every split (a split's own ``formats`` wins); the first one is written
     #: to OUT/<split>.jsonl, the others to OUT/<format>/<split>.
     formats: list[str] = Field(default_factory=lambda: ["agentflan"], min_length=1)
+    #: Formats that train every assistant turn (sharegpt-tools, toolllama) refuse rows with masked
+    #: turns (``loss: false``: balancing, AgentInstruct's examples); true writes them there anyway,
+    #: those turns trained, and counts them (the ``--drop-loss-masks`` of ``convert``).
+    drop_loss_masks: bool = False
     sources: dict[str, Source]
     splits: list[Split] = Field(min_length=1)
+
+    _formats = field_validator("formats")(_known_writers)
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
         names = [s.name for s in self.splits]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"split names must be unique: {', '.join(dupes)}")
+            raise LocatedValueError(("splits", names.index(dupes[0], names.index(dupes[0]) + 1), "name"), f"split names must be unique: {', '.join(dupes)}")
         for i, s in enumerate(self.splits):
             for key, refs in s.source_refs().items():
-                for ref in refs:
+                for j, ref in enumerate(refs):
                     if ref not in self.sources:
-                        raise ValueError(f"splits[{i}] ({s.name}).{key}: unknown source {ref!r}; sources: {', '.join(self.sources)}")
-        groups: dict[str, list[AgentSplit]] = {}
-        for s in self.splits:
-            if isinstance(s, AgentSplit) and s.share is not None:
-                groups.setdefault(s.share.group, []).append(s)
-        for group, members in groups.items():
+                        raise LocatedValueError(
+                            ("splits", i, key, j),
+                            f"split {s.name!r}: unknown source {ref!r}{did_you_mean(ref, self.sources)}; sources: {', '.join(self.sources)}",
+                        )
+        for group, members in self.groups().items():
+            last = self.splits.index(members[-1])
             total = sum(m.share.fraction for m in members if m.share)
             if total > 1.0 + 1e-9:
-                raise ValueError(f"group {group!r}: shares add up to {total:g}, more than 1")
+                raise LocatedValueError(("splits", last, "share", "fraction"), f"group {group!r}: shares add up to {total:g}, more than 1")
             if len({tuple(m.sources) for m in members}) > 1:
-                raise ValueError(f"group {group!r}: every split of a group must read the same sources")
-        for s in self.splits:
+                raise LocatedValueError(("splits", last, "sources"), f"group {group!r}: every split of a group must read the same sources")
+        for i, s in enumerate(self.splits):
+            untrained = [f for f in self.formats_of(s) if not get_writer(f).carries_turn_loss]
+            masks = isinstance(s, AgentSplit) and s.balance is not None and s.balance.mode == "mask"
+            if masks and untrained and not self.drop_loss_masks:
+                raise LocatedValueError(
+                    ("splits", i, "balance"),
+                    f"split {s.name!r} is balanced: its down-sampled turns get loss: false, which {', '.join(untrained)} "
+                    f"cannot hold (every assistant turn trains there); set drop_loss_masks: true to write them trained "
+                    f"anyway, or write agentflan, native or openai",
+                )
             if isinstance(s, AgentSplit) and s.balance is not None and s.style != "tflan":
                 formats = s.formats or self.formats
                 if set(formats) - {"native"}:
-                    raise ValueError(
+                    raise LocatedValueError(
+                        ("splits", i, "balance"),
                         f"split {s.name!r}: balancing a {s.style!r} split masks spans inside turns, which only the "
-                        f"native format can hold; use style tflan or formats: [native]"
+                        f"native format can hold; use style tflan or formats: [native]",
                     )
         return self
 
@@ -264,7 +314,8 @@ def load_recipe(
     toolbench=/data/answers``); ``seed`` overrides the recipe's seed."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigError(f"cannot read recipe {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -272,33 +323,38 @@ def load_recipe(
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a recipe is a mapping with `sources` and `splits`")
     raw = dict(raw)
+    root = compose(text)  # line marks for the messages
     raw_sources = raw.get("sources")
     if isinstance(raw_sources, dict):
         for name, override in (sources or {}).items():
             if name not in raw_sources:
-                raise ConfigError(f"{path}: --source {name}=...: the recipe has no source {name!r}; it has {', '.join(raw_sources)}")
+                raise ConfigError(
+                    f"{path}: --source {name}=...: the recipe has no source {name!r}{did_you_mean(name, raw_sources)}; "
+                    f"it has {', '.join(raw_sources)}"
+                )
             # paths given on the command line are relative to the working directory
             where = override if override.startswith("hf://") else str(Path(override).absolute())
             raw_sources[name] = {**(raw_sources[name] or {}), "path": where}
         for name, src in raw_sources.items():
             if isinstance(src, dict) and "path" in src:
-                src["path"] = _resolve_paths(src["path"], path.parent, f"sources.{name}.path", path)
+                src["path"] = _resolve_paths(src["path"], path.parent, ("sources", name, "path"), path, root)
     if isinstance(raw.get("phrasings"), str):
-        raw["phrasings"] = _resolve_paths(raw["phrasings"], path.parent, "phrasings", path)
+        raw["phrasings"] = _resolve_paths(raw["phrasings"], path.parent, ("phrasings",), path, root)
     if seed is not None:
         raw["seed"] = seed
     try:
         return Recipe.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid recipe:\n{_explain(exc)}") from None
+        lines = explain(exc, root, Recipe, _SPLIT_KINDS)
+        raise ConfigError(f"{path}: invalid recipe:\n" + "\n".join(lines)) from None
 
 
-def _resolve_paths(value: Any, base: Path, key: str, recipe: Path) -> Any:
+def _resolve_paths(value: Any, base: Path, loc: Loc, recipe: Path, root: yaml.Node | None) -> Any:
     if isinstance(value, list):
-        return [_resolve_paths(v, base, f"{key}[{i}]", recipe) for i, v in enumerate(value)]
+        return [_resolve_paths(v, base, (*loc, i), recipe, root) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
-    text = _expand(value, key, recipe)
+    text = _expand(value, loc, recipe, root)
     if text.startswith(PACKAGE):
         from importlib import resources
 
@@ -308,7 +364,7 @@ def _resolve_paths(value: Any, base: Path, key: str, recipe: Path) -> Any:
     return str(base / text)
 
 
-def _expand(text: str, key: str, recipe: Path) -> str:
+def _expand(text: str, loc: Loc, recipe: Path, root: yaml.Node | None) -> str:
     def sub(m: re.Match[str]) -> str:
         var, default = m.group(1), m.group(2)
         value = os.environ.get(var)
@@ -316,17 +372,17 @@ def _expand(text: str, key: str, recipe: Path) -> str:
             return value
         if default is not None:
             return default
-        raise ConfigError(f"{recipe}: {key}: environment variable {var} is not set (or override the path with --source)")
+        line = line_of(root, loc)
+        where = f"{recipe}: line {line}: {loc_text(loc)}" if line else f"{recipe}: {loc_text(loc)}"
+        raise ConfigError(f"{where}: environment variable {var} is not set (or override the path with --source)")
 
     return _ENV.sub(sub, text)
 
 
-def _explain(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p in _TAGS))
-        lines.append(f"  {loc or '(recipe)'}: {err['msg']}")
-    return "\n".join(lines)
-
-
-_TAGS = {"agent", "format_following", "negatives", "general"}
+#: the split classes by their ``kind``
+_SPLIT_KINDS: dict[str, type[BaseModel]] = {
+    "agent": AgentSplit,
+    "format_following": FormatFollowingSplit,
+    "negatives": NegativesSplit,
+    "general": GeneralSplit,
+}

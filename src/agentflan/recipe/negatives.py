@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from agentflan.conversation import Capability, Conversation, Message, Tool
-from agentflan.protocols import detect_calls
+from agentflan.protocols import describe_tools, detect_calls
 from agentflan.recipe.phrasings import Phrasings
 from agentflan.recipe.tags import whole_turn
 from agentflan.recipe.trajectory import Event
@@ -141,8 +141,6 @@ def negatives(
 ) -> Iterator[Negative]:
     """Up to ``n_no_tools`` rows of kind (a), then up to ``n_chat`` of kind (b), from candidates
     in seeded order. A generator, if given, answers each kind in its own batches."""
-    from agentflan.recipe.align import describe_tools
-
     rows_a: list[_Pending] = []
     for q in _distinct(queries, n_no_tools, lambda q: q.query):
         rng = random.Random(f"{seed}|negative|{q.key}")
@@ -163,7 +161,7 @@ def negatives(
     for c in distinct_chats(chats, n_chat) if toolsets else ():
         rng = random.Random(f"{seed}|negative|{c.key}")
         tools = rng.choice(toolsets).tools
-        system = phrasings.fill(rng, "negatives.chat_system", tools=describe_tools(tools, phrasings, rng))
+        system = phrasings.fill(rng, "negatives.chat_system", tools=describe_tools(tools))
         conv = Conversation(
             id=c.key,
             messages=[Message(role="system", content=system), Message(role="user", content=c.user)],

@@ -35,7 +35,6 @@ SLOTS: dict[str, frozenset[str]] = {
     "tflan.observation": frozenset({"observation", "tool"}),
     "cot.call": frozenset({"tool"}),
     "cot.dictionary": frozenset(),
-    "system.tool_entry": frozenset({"name", "description", "parameters"}),
     "system.tflan": frozenset({"tools"}),
     "system.cot": frozenset({"tools"}),
     "format_following.system": frozenset({"api", "format"}),
@@ -87,7 +86,8 @@ def load_phrasings(override: str | Path | None = None) -> Phrasings:
         path = base / f"{name}.yaml"
         data = path.read_bytes()
         texts.append(data)
-        _flatten(name, yaml.safe_load(data), str(path), raw)
+        # shipped and known valid: libyaml's safe loader, ~10x the pure-Python one (same values)
+        _flatten(name, yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), str(path), raw)
     origins = [str(base)]
     if override is not None:
         paths = sorted(Path(override).glob("*.yaml")) if Path(override).is_dir() else [Path(override)]

@@ -9,7 +9,7 @@ from typing import Any
 
 from agentflan.batch import OnError
 from agentflan.conversation import CAPABILITIES
-from agentflan.recipe.build import check_formats, inputs_of
+from agentflan.recipe.build import inputs_of
 from agentflan.recipe.collect import plan_tasks, run_tasks
 from agentflan.recipe.config import FormatFollowingSplit, NegativesSplit, Recipe
 from agentflan.recipe.kinds import kinds_of, write_order
@@ -20,7 +20,6 @@ from agentflan.recipe.scan import Context
 def dry_run(recipe: Recipe, *, workers: int = 1, on_error: OnError | str = OnError.FAIL, progress: bool = False) -> dict[str, Any]:
     """The plan with counts: inputs read and filtered, and the rows each split would get."""
     phrasings = load_phrasings(recipe.phrasings)
-    check_formats(recipe)
     tasks = plan_tasks(recipe)
     with tempfile.TemporaryDirectory(prefix="agentflan-plan-") as tmp:
         ctx = Context(recipe, phrasings, Path(tmp), OnError(on_error), dry_run=True)

@@ -37,6 +37,7 @@ from agentflan.recipe.trajectory import (
 )
 from agentflan.sources.tool_queries import ToolQuery
 from agentflan.writers import RecordWriter, get_writer
+from agentflan.writers.loss import masked_turns
 
 HUB = "hf://"
 
@@ -155,7 +156,8 @@ class _Scanner:
         self.kinds = [k for k in write_order(kinds_of(ctx.recipe)) if task.source in k.source_names()]
         self.needs_events = self.config.filter.final_answer or self.config.filter.thoughts != "any" or any(k.needs_events(task.source) for k in self.kinds)
         self.writers = {
-            k.name: [w for w in map(get_writer, ctx.recipe.formats_of(k.spec)) if isinstance(w, RecordWriter)] for k in self.kinds
+            k.name: [w for w in map(get_writer, ctx.recipe.formats_of(k.spec)) if isinstance(w, RecordWriter) and w.can_refuse]
+            for k in self.kinds
         }
         for kind in self.kinds:
             kind.start(result, ctx.recipe)
@@ -224,6 +226,8 @@ class _Scanner:
         source file and line are known (the merge only sees it under a generated id)."""
         for writer in self.writers[split]:
             try:
+                if not writer.carries_turn_loss and not self.recipe.drop_loss_masks and (masked := masked_turns(conv)):
+                    raise InputError(location, f"{masked} assistant turns have loss: false and {writer.name} trains every assistant turn; set drop_loss_masks: true in the recipe to train them anyway", "messages")
                 writer.encode(conv)
             except InputError as exc:
                 self.rejects.handle(InputError(location, f"split {split!r}, format {writer.name}: {exc.reason}", exc.field), conv.to_dict())

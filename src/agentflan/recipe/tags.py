@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agentflan.conversation import CAPABILITIES, Capability, Conversation, Message, Span
 from agentflan.recipe.tokens import TokenCounter
@@ -59,6 +60,25 @@ def iter_spans(conv: Conversation) -> Iterator[tuple[Message, Span]]:
                 yield m, s
 
 
+#: how a capability's tokens are counted: ``spans``, the tokens the loss sees (each supervised
+#: span's own); ``samples``, whole samples with their context (each supervised span stands for a
+#: training sample holding everything before it in the conversation, as ToolBench's own ToolLLaMA
+#: preprocessing lays trajectories out, one sample per step): masking a span drops its sample.
+Unit = Literal["spans", "samples"]
+
+
+def span_tokens(conv: Conversation, count: TokenCounter, unit: Unit = "spans") -> Iterator[tuple[Span, int]]:
+    """Each span of a training assistant turn with its tokens in ``unit``."""
+    before = 0  # tokens of the conversation before the current message
+    for m in conv.messages:
+        if m.role == "assistant" and m.trains:
+            for s in m.spans:
+                own = count(m.content[s.start : s.end])
+                yield s, own if unit == "spans" else before + count(m.content[: s.start]) + own
+        if unit == "samples":
+            before += count(m.content)
+
+
 @dataclass(slots=True)
 class CapabilityCount:
     spans: int = 0
@@ -75,27 +95,26 @@ class CapabilityStats:
     tagged: dict[str, CapabilityCount] = field(default_factory=lambda: {c: CapabilityCount() for c in CAPABILITIES})
     supervised: dict[str, CapabilityCount] = field(default_factory=lambda: {c: CapabilityCount() for c in CAPABILITIES})
     untagged_tokens: int = 0
+    #: what a token count means (:data:`Unit`)
+    unit: Unit = "spans"
 
     def add_before(self, conv: Conversation, count: TokenCounter) -> None:
         """Count the supervised spans of ``conv`` before a transform (balancing) changes them."""
-        for m, s in iter_spans(conv):
-            if s.loss is not False:
-                c = self.tagged[s.capability.value]
-                c.spans += 1
-                c.tokens += count(m.content[s.start : s.end])
+        self._add(self.tagged, conv, count)
 
     def add_after(self, conv: Conversation, count: TokenCounter) -> None:
         """Count what ``conv`` supervises now."""
         for m in conv.messages:
-            if m.role != "assistant" or not m.trains:
-                continue
-            if not m.spans:
+            if m.role == "assistant" and m.trains and not m.spans:
                 self.untagged_tokens += count(m.content)
-            for s in m.spans:
-                if s.loss is not False:
-                    c = self.supervised[s.capability.value]
-                    c.spans += 1
-                    c.tokens += count(m.content[s.start : s.end])
+        self._add(self.supervised, conv, count)
+
+    def _add(self, side: dict[str, CapabilityCount], conv: Conversation, count: TokenCounter) -> None:
+        for s, tokens in span_tokens(conv, count, self.unit):
+            if s.loss is not False:
+                c = side[s.capability.value]
+                c.spans += 1
+                c.tokens += tokens
 
     def merge(self, other: CapabilityStats) -> None:
         for cap in CAPABILITIES:

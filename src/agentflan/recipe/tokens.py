@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 TokenCounter = Callable[[str], int]
 
 _UNITS = re.compile(r"\w+|[^\w\s]")
 APPROX = "approx (words and punctuation)"
+#: Texts whose counts are remembered: the capability report counts each supervised span before and
+#: after balancing, and a conversation's spans fit well within this (bounded, so memory stays flat).
+RECENT_TEXTS = 512
 
 
+@lru_cache(maxsize=RECENT_TEXTS)
 def approx_tokens(text: str) -> int:
     return len(_UNITS.findall(text))
 
@@ -29,6 +34,7 @@ def make_counter(tokenizer: str | None) -> tuple[TokenCounter, str]:
 
     tok = AutoTokenizer.from_pretrained(tokenizer, trust_remote_code=False)
 
+    @lru_cache(maxsize=RECENT_TEXTS)
     def count(text: str) -> int:
         return len(tok(text, add_special_tokens=False)["input_ids"])
 

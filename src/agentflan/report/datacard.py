@@ -192,6 +192,10 @@ def _token_reduction(manifest: Manifest) -> str:
         f"capability spans ({_e(manifest.token_counter)}); a down-sampled span keeps its place in the context with "
         "<code>loss: false</code> and reasoning (ratio 1.0) is never down-sampled, so the reduction is bounded by the "
         "share of retrieval and understanding tokens. The paper reports 37.3M &rarr; 18.1M supervised tokens (&minus;51 %) "
-        "without saying how it counted; that figure is out of reach of per-span masking at 1 : 0.25 : 0.75 and would need "
-        "another count (whole samples with their context, or dropping samples), which this build does not offer.</p>"
+        "without saying how it counted. No count of keep rates reaches that while reasoning is kept whole: at "
+        "1 : 0.25 : 0.75 the reduction is 0.75 &times; retrieval's share + 0.25 &times; understanding's share of the "
+        "counted tokens (retrieval would have to be over half of them), and at the release's 1 : 0.5 : 0.7 it cannot "
+        "pass 50 % at all. <code>balance: {count: samples}</code> also counts whole samples with their context (one "
+        "sample per supervised step, as ToolBench's ToolLLaMA preprocessing lays data out); that figure is in the "
+        "split's note; <code>mode: drop</code> drops whole conversations instead of masking.</p>"
     )

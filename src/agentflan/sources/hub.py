@@ -43,17 +43,34 @@ def is_saved_dataset(path: Path) -> bool:
     )
 
 
-def iter_disk_records(path: Path) -> Iterator[RawRecord]:
+def saved_dataset_split(spec: str) -> tuple[Path, str | None] | None:
+    """The ``save_to_disk`` folder ``spec`` names, with the split after its last ``:`` when it names
+    one of a ``DatasetDict`` (``out/ds:test``, as ``hf://owner/name:test``); None when it names none."""
+    path = Path(spec)
+    if is_saved_dataset(path):
+        return path, None
+    folder, sep, split = spec.rpartition(":")
+    if sep and split and not any(c in split for c in "/\\") and (Path(folder) / "dataset_dict.json").is_file():
+        return Path(folder), split
+    return None
+
+
+def iter_disk_records(path: Path, split: str | None = None) -> Iterator[RawRecord]:
+    """Rows of a saved dataset: every split of a ``DatasetDict`` (or only ``split``), each named
+    ``FOLDER:SPLIT`` as a hub split is, then ``#INDEX``."""
     datasets = _require("datasets")
     try:
         loaded = datasets.load_from_disk(str(path))
     except Exception as exc:
         raise InputError(str(path), f"cannot open the saved dataset: {type(exc).__name__}: {exc}") from exc
-    if isinstance(loaded, datasets.DatasetDict):
-        for split, ds in loaded.items():
-            yield from _rows(f"{path}[{split}]", ds)
-    else:
+    if not isinstance(loaded, datasets.DatasetDict):
         yield from _rows(str(path), loaded)
+        return
+    if split is not None and split not in loaded:
+        raise InputError(f"{path}:{split}", f"no such split; the saved dataset has {', '.join(loaded) or 'none'}")
+    for name, ds in loaded.items():
+        if split is None or name == split:
+            yield from _rows(f"{path}:{name}", ds)
 
 
 def iter_parquet_records(path: Path) -> Iterator[RawRecord]:

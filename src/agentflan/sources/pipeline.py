@@ -136,8 +136,9 @@ def _record_streams(
     if text.startswith(hub.HF_PREFIX):
         yield hub.iter_hub_records(text), None
         return
-    if hub.is_saved_dataset(Path(text)):
-        yield hub.iter_disk_records(Path(text)), None
+    saved = hub.saved_dataset_split(text)
+    if saved is not None:
+        yield hub.iter_disk_records(*saved), None
         return
     for path in build_files(Path(text)) or expand_paths(text):
         if path.name in METADATA_FILES and os.fspath(path) != text:

@@ -35,9 +35,17 @@ def file_digest(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def data_fingerprint(spec: str, fmt: str | None) -> dict[str, Any]:
-    """What identifies a corpus: its files' contents (not their names), or the hub spec as given."""
+    """What identifies a corpus: its files' contents (not their names), or the hub spec as given;
+    a ``save_to_disk`` folder by all its files (the Arrow data too) and the split named."""
+    from agentflan.sources.hub import saved_dataset_split
+
     if spec.startswith("hf://"):
         return {"spec": spec, "format": fmt}
+    saved = saved_dataset_split(spec)
+    if saved is not None:
+        folder, split = saved
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        return {"files": [file_digest(p) for p in files], "split": split, "format": fmt}
     return {"files": [file_digest(p) for p in expand_paths(spec)], "format": fmt}
 
 

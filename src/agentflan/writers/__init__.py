@@ -7,7 +7,6 @@ the formats: agentflan, native, sharegpt-tools, openai, toolllama, hf-dataset, p
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,8 +15,6 @@ from agentflan.batch import Rejects
 from agentflan.conversation import Conversation
 from agentflan.writers.base import RecordWriter, Writer, get_writer, register, write_records, writer_names
 from agentflan.writers.loss import LossGuard
-
-log = logging.getLogger(__name__)
 
 
 def write(
@@ -40,7 +37,9 @@ def write(
     guard = LossGuard(format, drop=drop_loss_masks)
     count = writer.write(guard.check(conversations, rejects), Path(path), rejects)
     if guard.turns:
-        log.warning("%s", guard.summary())
+        import logging  # only here: logging costs a one-file convert ~10 ms of start-up
+
+        logging.getLogger(__name__).warning("%s", guard.summary())
     return count
 
 

@@ -1,6 +1,6 @@
 """Arrow outputs: a parquet file and a Hugging Face ``datasets`` folder (``save_to_disk``).
 
-Rows are the OpenAI/TRL records of :mod:`agentflan.writers.openai` under one fixed schema,
+Rows are the OpenAI/TRL records of :mod:`agentflan.formats.openai` under one fixed schema,
 because Arrow needs a column type per field while tool schemas and call arguments differ from
 row to row: ``tools`` and call ``arguments`` are stored as JSON text under the ``datasets``
 feature ``Json``, so ``load_dataset("parquet")`` gives them back as objects, as chat templates
@@ -21,10 +21,10 @@ from typing import Any
 from agentflan.batch import Rejects
 from agentflan.conversation import Conversation
 from agentflan.errors import ConfigError
+from agentflan.formats.openai import openai_message, openai_tools
 from agentflan.io import atomic_dir, atomic_path
 from agentflan.jsonutil import dumps, loads
 from agentflan.writers.base import Writer, register
-from agentflan.writers.openai import message_record, tool_records
 
 BATCH_ROWS = 1000
 MESSAGE_FIELDS = ("role", "content", "name", "tool_call_id", "weight", "tool_calls")
@@ -81,11 +81,11 @@ def arrow_schema() -> Any:
 def arrow_row(conv: Conversation) -> dict[str, Any]:
     messages = []
     for m in conv.messages:
-        d = message_record(m, arguments_as_text=True)
+        d = openai_message(m, arguments="text")
         for call in d.get("tool_calls", ()):
             call["function"]["arguments"] = _json_text(call["function"]["arguments"])
         messages.append({k: d.get(k) for k in MESSAGE_FIELDS})
-    return {"id": conv.id, "messages": messages, "tools": dumps(tool_records(conv)) if conv.tools else None}
+    return {"id": conv.id, "messages": messages, "tools": dumps(openai_tools(conv.tools)) if conv.tools else None}
 
 
 def _json_text(arguments: Any) -> str:

@@ -77,6 +77,9 @@ class RecordWriter(Writer):
     """A format with one JSON record per conversation."""
 
     default_container: ClassVar[Container] = "jsonl"
+    #: False for a format that holds every conversation (its encode never raises): a build then
+    #: skips the scan-time check that a row can be written (an encode per row for nothing).
+    can_refuse: ClassVar[bool] = True
 
     @abstractmethod
     def encode(self, conv: Conversation) -> dict[str, Any]:

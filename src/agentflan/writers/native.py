@@ -12,6 +12,7 @@ from agentflan.writers.base import RecordWriter, register
 class NativeWriter(RecordWriter):
     name = "native"
     description = "agentflan's own JSONL: everything kept (spans, protocols, loss, meta)"
+    can_refuse = False
 
     def encode(self, conv: Conversation) -> dict[str, Any]:
         return conv.to_dict()

@@ -1,4 +1,4 @@
-"""Backends by name, and the message conversions they share.
+"""Backends by name, and what they share (options, template loading, prompt rendering).
 
 ``make_backend("hf" | "openai" | "vllm", model, **options)`` imports the backend's module
 only when asked, so the OpenAI client never needs torch and the hf backend never needs vLLM.
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any
 
-from agentflan.conversation import Message, Tool
 from agentflan.errors import AgentflanError, ConfigError
+from agentflan.formats.openai import openai_messages, openai_tools
 from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.jsonutil import dumps
 from agentflan.options import option
@@ -72,46 +72,6 @@ def revision_option() -> Any:
     return option(None, "hub revision (branch, tag or commit)", none="the default branch", metavar="REV")
 
 
-def tool_dicts(tools: Iterable[Tool]) -> list[dict[str, Any]]:
-    """Tools in the OpenAI ``{"type": "function", "function": {...}}`` form chat templates and servers take."""
-    out = []
-    for t in tools:
-        params = {k: v for k, v in t.parameters.items() if k != "optional"} or {"type": "object", "properties": {}}
-        out.append({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": params}})
-    return out
-
-
-def to_chat_dicts(messages: Sequence[Message], *, arguments_as: Literal["json", "dict"] = "json") -> list[dict[str, Any]]:
-    """Messages as OpenAI-style dicts.
-
-    A message whose content is a protocol rendering (``protocol`` set) goes as plain text: the
-    calls are already in it. Out-of-band calls (``protocol`` None) go as ``tool_calls``, with
-    arguments as a JSON string (the HTTP API) or a dict (what Hugging Face chat templates expect).
-    """
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        d: dict[str, Any] = {"role": m.role, "content": m.content}
-        if m.role == "assistant" and m.tool_calls and m.protocol is None:
-            d["tool_calls"] = [
-                {
-                    "id": c.id or f"call_{i}",
-                    "type": "function",
-                    "function": {
-                        "name": c.name,
-                        "arguments": c.arguments_text() if arguments_as == "json" else dict(c.arguments),
-                    },
-                }
-                for i, c in enumerate(m.tool_calls)
-            ]
-        if m.role == "tool":
-            if m.tool_call_id is not None:
-                d["tool_call_id"] = m.tool_call_id
-            if m.name is not None:
-                d["name"] = m.name
-        out.append(d)
-    return out
-
-
 def tool_calls_as_text(calls: Iterable[tuple[str, Any]]) -> str:
     """Structured calls a server returned, one JSON line each (``{"name", "arguments"}``), so a text scorer sees them."""
     return "\n".join(dumps({"name": name, "arguments": arguments}) for name, arguments in calls)
@@ -149,8 +109,8 @@ def render_prompt(tokenizer: Any, template: Any, request: GenerationRequest, *, 
         raise ConfigError(f"the tokenizer of {model!r} has no chat_template; name one with --template")
     return str(
         tokenizer.apply_chat_template(
-            to_chat_dicts(request.messages, arguments_as="dict"),
-            tools=tool_dicts(tools) or None,
+            openai_messages(request.messages),
+            tools=openai_tools(tools) or None,
             tokenize=False,
             add_generation_prompt=True,
         )

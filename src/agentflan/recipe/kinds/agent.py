@@ -56,14 +56,15 @@ class Agent(SplitKind[AgentSplit]):
         if s.share:
             info["share"] = f"{s.share.fraction:g} of group {s.share.group}"
         if s.balance:
-            info["balance"] = {"mode": s.balance.mode, "ratios": s.balance.resolved()}
+            info["balance"] = {"mode": s.balance.mode, "ratios": s.balance.resolved(), "count": s.balance.count}
         return info
 
     def rows(self, merge: Merging, report: SplitReport) -> Iterator[Conversation]:
         spec = self.spec
         balancer = None
         if spec.balance is not None:
-            balancer = Balancer(spec.balance.resolved(), mode=spec.balance.mode, seed=f"{merge.recipe.seed}|{spec.name}", count=merge.count)
+            b = spec.balance
+            balancer = Balancer(b.resolved(), mode=b.mode, seed=f"{merge.recipe.seed}|{spec.name}", count=merge.count, unit=b.count)
         stats = balancer.stats if balancer is not None else CapabilityStats()
         i = 0
         for conv in merge.shard_rows(spec.name):
@@ -79,3 +80,16 @@ class Agent(SplitKind[AgentSplit]):
             yield conv
         report.capabilities = stats
         report.dropped = balancer.dropped if balancer is not None else 0
+        if balancer is not None and balancer.sample_stats is not None:
+            report.notes.append(sample_reduction(balancer.sample_stats, stats))
+
+
+def sample_reduction(samples: CapabilityStats, spans: CapabilityStats) -> str:
+    """The ``count: samples`` note: the reduction in whole samples with context beside the span count."""
+
+    def change(stats: CapabilityStats) -> str:
+        before = sum(c.tokens for c in stats.tagged.values())
+        after = sum(c.tokens for c in stats.supervised.values())
+        return f"{before:,} -> {after:,} tokens ({(after - before) / before:+.1%})" if before else "no tokens"
+
+    return f"count samples: whole samples with their context {change(samples)}; supervised spans {change(spans)}"
