@@ -1,4 +1,7 @@
-"""One small real quickstart run shared by the quickstart, report and browser tests.
+"""The test suite's one quickstart run, shared by the quickstart, report and browser tests.
+
+It goes through the CLI (``agentflan quickstart --ablation negatives``), so the same run checks
+what the command prints (kept in ``printed.txt`` beside the output) as well as what it writes.
 
 Under ``pytest -n 2`` each worker has its own session; the run happens once, in whichever
 worker asks first, behind a file lock in the directory all workers share (the pattern the
@@ -7,6 +10,8 @@ pytest-xdist docs give for session fixtures that must run once). Later callers o
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -15,6 +20,7 @@ import pytest
 # Small enough for CI (2 cores): a handful of optimizer steps and a few items per suite.
 STEPS = 6
 LIMIT = 10
+PRINTED = "printed.txt"
 
 
 def shared_quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -22,14 +28,18 @@ def shared_quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
     from filelock import FileLock
 
-    from agentflan.quickstart import QuickstartOptions, run_quickstart
+    from agentflan.cli import main
 
     root = tmp_path_factory.getbasetemp().parent
     out = root / "agentflan-quickstart-shared"
     done = out / "quickstart-test-done.json"
     with FileLock(str(root / "agentflan-quickstart-shared.lock")):
         if not done.exists():
-            result = run_quickstart(QuickstartOptions(out=out, steps=STEPS, eval_limit=LIMIT, ablation="negatives", seed=0,
-                                                      progress=False))
-            done.write_text(json.dumps({"report": str(result.report)}), encoding="utf-8")
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                code = main(["quickstart", "--out", str(out), "--steps", str(STEPS), "--eval-limit", str(LIMIT),
+                             "--ablation", "negatives", "--seed", "0", "--no-progress"])
+            assert code == 0, printed.getvalue()
+            (out / PRINTED).write_text(printed.getvalue(), encoding="utf-8")
+            done.write_text(json.dumps({"report": str(out / "report.html")}), encoding="utf-8")
     return out

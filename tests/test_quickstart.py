@@ -1,7 +1,8 @@
 """``agentflan quickstart`` end to end on the embedded demo data, with a small step count.
 
-The negative-sample ablation run (two builds, two trainings, two evaluations, one report) is
-shared with the report tests (``quickstart_run``); the default single run goes through the CLI.
+The suite's one quickstart run -- the negative-sample ablation through the CLI (two builds, two
+trainings, two evaluations, one report) -- is shared with the report tests (``quickstart_run``).
+The LoRA path on a given model is the only other, two steps on a tiny model.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from agentflan.quickstart import (
     demo_recipe_path,
     generate_data,
     load_demo_recipe,
+    prepare_out,
     run_quickstart,
     settings,
 )
 from agentflan.sources import read
 from conftest import ROOT
-from quickstart_run import LIMIT, STEPS, shared_quickstart
+from quickstart_run import LIMIT, PRINTED, STEPS, shared_quickstart
 
 ARMS = ("with-negatives", "without-negatives")
 
@@ -83,20 +85,24 @@ def test_tool_suites_use_only_held_out_trajectories(ablation: Path) -> None:
 
 
 @pytest.mark.slow
-def test_cli_default_run_prints_where_everything_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "qs"
-    assert main(["quickstart", "--out", str(out), "--steps", "2", "--eval-limit", "2", "--no-progress"]) == 0
-    printed = capsys.readouterr().out
-    for part in ("build", "train", "eval", "report.html"):
-        assert str(out / part) in printed
-    for suite in ("agent-h", "tool-need", "tool-steps"):
-        assert (out / "eval" / suite / "summary.json").is_file()
+def test_cli_prints_where_everything_is(ablation: Path) -> None:
+    printed = (ablation / PRINTED).read_text(encoding="utf-8")
+    assert printed.startswith("agentflan quickstart: done in")
+    for arm in ARMS:
+        assert f"[{arm}]" in printed
+        for part in ("build", "train", "eval"):
+            assert str(ablation / arm / part) in printed
+    for suite in ("agent-h", "tool-need"):
         assert suite in printed
-    assert (out / "report.html").stat().st_size > 10_000
-    # Running again into the same folder replaces the earlier quickstart.
-    (out / "train" / "stale.txt").write_text("old", encoding="utf-8")
-    assert main(["quickstart", "--out", str(out), "--steps", "1", "--eval-limit", "1", "--no-progress"]) == 0
-    assert not (out / "train" / "stale.txt").exists()
+    assert str(ablation / "report.html") in printed and (ablation / "report.html").stat().st_size > 10_000
+
+
+def test_a_new_run_replaces_an_earlier_quickstart_output(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "stale.txt").write_text("old", encoding="utf-8")
+    (tmp_path / MARKER).write_text("{}", encoding="utf-8")
+    prepare_out(tmp_path)
+    assert tmp_path.is_dir() and not any(tmp_path.iterdir())
 
 
 @pytest.mark.slow

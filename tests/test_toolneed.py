@@ -109,3 +109,15 @@ def test_suite_from_real_sources_and_from_a_built_file(tmp_path: Path) -> None:
     path = tmp_path / "need.jsonl"
     write_items(items, path)
     assert [it.id for it in make_suite(data=str(path)).items()] == [it.id for it in items]
+
+
+def test_right_values_count_only_calls_with_the_asked_for_values() -> None:
+    asked = 'Thought: t\nAction: get_current_weather\nAction Input: {"city": "Oslo"}'
+    other_city = 'Thought: t\nAction: get_current_weather\nAction Input: {"city": "Bergen"}'
+    results = []
+    for text in (asked, other_city):
+        item = _item("react")
+        results.append(ItemResult(item.id, text, score_tool_need(item, text), dict(item.meta)))
+    m = summarize_tool_need(results)
+    # both calls are schema-valid successes; only one asks for the city the user named
+    assert m["tool_need"] == 100.0 and m["tool_need_values"] == 50.0

@@ -48,7 +48,7 @@ ABLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "format": (("agent-flan-mix", "full"), ("react-only", "react-only")),
     "balance": (("balanced", "full"), ("unbalanced", "no-balance")),
 }
-DEFAULT_STEPS = 1200
+DEFAULT_STEPS = 2400
 
 
 @dataclass(slots=True)

@@ -3,6 +3,11 @@ observation -> answer trajectories, and tool-free fact questions.
 
 Every table of argument values is split once, by a seeded shuffle, into training and held-out
 values, so evaluation asks for cities, countries, tickers... the model never saw in training.
+Training requests also name invented values (``invented`` in world.yaml: made-up city names,
+tickers, restaurants...) for a share of their arguments: with a few dozen real values a small
+model memorises the list and answers every held-out request with a value it knows; with values it
+can never memorise, the only way to lower the loss is to copy what the user wrote -- the skill the
+held-out requests test. Invented values never equal a table value of either side.
 All choices come from one ``random.Random`` per output, so a seed gives the same rows byte for byte.
 """
 
@@ -72,8 +77,12 @@ class World:
                                                   "parameters": tool["parameters"]}}
 
     def value(self, kind: str, side: str, rng: random.Random) -> Any:
-        """One value of an argument kind: a table entry of ``side``, a number, a tracking number or a time."""
+        """One value of an argument kind: a table entry of ``side`` (or, in training, sometimes an
+        invented one), a number, a tracking number or a time."""
         if kind in self.tables:
+            invented = self.world.get("invented") or {}
+            if side == TRAIN and kind in invented.get("kinds", {}) and rng.random() < float(invented["fraction"]):
+                return self.invented(kind, rng)
             return rng.choice(self.tables[kind][side])
         numbers = {k: v[side] if isinstance(v, dict) and side in v else v for k, v in self.world["numbers"].items()}
         if kind == "tracking":
@@ -83,6 +92,25 @@ class World:
         if kind in numbers:
             return self._number(numbers[kind], rng)
         raise ConfigError(f"world.yaml: argument kind {kind!r} is neither a table nor a number")
+
+    def invented(self, kind: str, rng: random.Random) -> str:
+        """A made-up value of a table kind, shaped as world.yaml's ``invented.kinds[kind]`` says:
+        ``words`` capitalised words of ``syllables`` each, or ``letters`` upper-case letters."""
+        spec = self.world["invented"]["kinds"][kind]
+        known = {str(v) for parts in self.tables[kind].values() for v in parts}
+        while True:
+            if "letters" in spec:
+                n = rng.randint(int(spec["letters"]["min"]), int(spec["letters"]["max"]))
+                value = "".join(rng.choice(string.ascii_uppercase) for _ in range(n))
+            else:
+                syllables = self.world["invented"]["syllables"]
+                words = [
+                    "".join(rng.choice(syllables) for _ in range(rng.randint(int(spec["syllables"]["min"]), int(spec["syllables"]["max"]))))
+                    for _ in range(int(spec["words"]))
+                ]
+                value = " ".join(w.capitalize() for w in words)
+            if value not in known:
+                return value
 
     @staticmethod
     def _number(spec: Any, rng: random.Random) -> Any:

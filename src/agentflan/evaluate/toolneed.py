@@ -17,7 +17,9 @@ general one). A response scores when:
 reference call's arguments given with the same value) is reported when the model chose the
 reference tool. The summary's ``tool_need`` is 100 x the mean success over both prompts;
 report it next to Agent-H's ``H`` (the Agent-H suite does so itself when it runs the
-companion items, its default).
+companion items, its default). ``tool_need_values`` is the stricter share of successes whose
+every argument value also equals the reference's (``args_match`` 1): a schema-valid call with
+the wrong city counts in ``tool_need`` but not here.
 """
 
 from __future__ import annotations
@@ -95,7 +97,11 @@ def summarize_tool_need(results: Iterable[ItemResult]) -> dict[str, Any]:
     for r in results:
         per.setdefault(str(r.meta.get("prompt", "?")), []).append(r.scores)
     everything = [s for v in per.values() for s in v]
-    out: dict[str, Any] = {"tool_need": round(100.0 * _mean(s["success"] for s in everything), 2), "n": len(everything)}
+    out: dict[str, Any] = {
+        "tool_need": round(100.0 * _mean(s["success"] for s in everything), 2),
+        "tool_need_values": round(100.0 * _mean(s["success"] and s.get("args_match") == 1.0 for s in everything), 2),
+        "n": len(everything),
+    }
     out["per_prompt"] = {prompt: _rates(scores) for prompt, scores in sorted(per.items())}
     return out
 

@@ -4,6 +4,13 @@ The quickstart trains one from scratch on a laptop CPU, and the tests use them b
 model hub is reachable offline. The tokenizer is a byte-level BPE trained with the
 ``tokenizers`` library on the given texts, so every character (including the Agent-FLAN
 template's U+0D46/U+0D3F) encodes.
+
+Words are cut apart from the spaces and punctuation around them before BPE (:data:`PIECES`), so
+a word splits into the same pieces wherever it stands: ``ASML`` in "How is ASML trading?" and in
+``{"ticker":"ASML"}`` is the same token sequence. A GPT-style pre-tokenizer glues the space to
+the word (`` ASML`` vs ``ASML``), and a value the model must copy from a request into a call
+becomes a different sequence -- a tiny model then memorises training values instead of learning
+to copy unseen ones. Digits stand alone for the same reason (numbers copy digit by digit).
 """
 
 from __future__ import annotations
@@ -24,16 +31,21 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
+#: Pre-tokens: a run of letters, one digit, a run of other symbols, a run of whitespace.
+PIECES = r"\p{L}+|\p{N}|[^\s\p{L}\p{N}]+|\s+"
 SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|im_start|>", "<|im_end|>"]
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024) -> Any:
     """A byte-level BPE ``PreTrainedTokenizerFast`` trained on ``texts`` (seconds for ~1 MB)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PIECES), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
