@@ -447,3 +447,28 @@ def test_a_manifest_missing_a_field_is_a_located_error(built: tuple[Path, Manife
     with pytest.raises(InputError) as err:
         Manifest.read(tmp_path / "manifest.json")
     assert str(tmp_path / "manifest.json") in str(err.value) and "negative" in str(err.value) and err.value.field == "rows"
+
+
+def test_the_data_card_is_written_into_the_staged_build_under_its_lock(tmp_path: Path) -> None:
+    """A caller's files (the data card) appear with the build, while its lock is held, or not at all."""
+    from agentflan.locking import OutputLocked, output_lock
+
+    recipe = load_recipe(ROOT / "src" / "agentflan" / "data" / "recipes" / "demo.yaml")
+    out = tmp_path / "b"
+    seen: list[Path] = []
+
+    def card(manifest: Manifest, folder: Path) -> None:
+        seen.append(folder)
+        with pytest.raises(OutputLocked), output_lock(out, "another build"):  # the build still holds the lock
+            pass
+        write_datacard(folder / "datacard.html", manifest)
+
+    build(recipe, out, finish=card)
+    assert seen and seen[0] != out and (out / "datacard.html").is_file() and (out / "manifest.json").is_file()
+
+    def broken(manifest: Manifest, folder: Path) -> None:
+        raise RuntimeError("the card failed")
+
+    with pytest.raises(RuntimeError):
+        build(recipe, tmp_path / "c", finish=broken)
+    assert not (tmp_path / "c").exists()

@@ -177,9 +177,10 @@ def build_corpus(recipe: Any, out: Path, progress: bool) -> Manifest:
     from agentflan.recipe.build import build
     from agentflan.report.datacard import write_datacard
 
-    manifest = build(recipe, out, progress=progress, recipe_path=demo_recipe_path())
-    write_datacard(out / "datacard.html", manifest)
-    return manifest
+    return build(
+        recipe, out, progress=progress, recipe_path=demo_recipe_path(),
+        finish=lambda built, folder: write_datacard(folder / "datacard.html", built),
+    )
 
 
 def corpus_files(build_dir: Path, manifest: Manifest) -> list[Path]:

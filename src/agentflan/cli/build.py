@@ -104,8 +104,10 @@ def run(args: argparse.Namespace) -> int:
         print(format_plan(plan, args.out))
         return 0
     start = time.perf_counter()
-    manifest = build(recipe, args.out, workers=workers, on_error=args.on_error, progress=progress, recipe_path=args.recipe)
-    write_datacard(args.out / "datacard.html", manifest)
+    manifest = build(
+        recipe, args.out, workers=workers, on_error=args.on_error, progress=progress, recipe_path=args.recipe,
+        finish=lambda built, folder: write_datacard(folder / "datacard.html", built),
+    )
     elapsed = time.perf_counter() - start
     width = max(len(n) for n in manifest.splits)
     for name, split in manifest.splits.items():

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import platform
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,11 +59,14 @@ def build(
     progress: bool = False,
     generator: Backend | None = None,
     recipe_path: str | Path | None = None,
+    finish: Callable[[Manifest, Path], None] | None = None,
 ) -> Manifest:
     """Build every split of ``recipe`` into ``out`` (replaced as a whole on success); the manifest.
 
     ``generator`` writes the negative replies of every negatives split (overriding the
-    recipe's ``generator``); without either, replies come from the offline sources."""
+    recipe's ``generator``); without either, replies come from the offline sources.
+    ``finish(manifest, folder)`` adds files of the caller's (the data card) to the staged
+    folder, so they appear with the build, under its lock, or not at all."""
     phrasings = load_phrasings(recipe.phrasings)
     count, counter_name = make_counter(recipe.tokenizer)
     tasks = plan_tasks(recipe)
@@ -79,6 +83,8 @@ def build(
         manifest = _manifest(recipe, recipe_path, phrasings, counter_name, collected, reports, OnError(on_error))
         manifest.write(staging / "manifest.json")
         shutil.rmtree(work, ignore_errors=True)
+        if finish is not None:
+            finish(manifest, staging)
     return manifest
 
 
@@ -117,7 +123,9 @@ def _write(kind: SplitKind[Any], merge: Merging, staging: Path, progress: bool) 
     else:
         write_each(rows, targets)
     if guard.turns:
-        report.notes.append(f"drop_loss_masks: {guard.turns} masked assistant turns in {guard.rows} rows are trained in {guard.format}")
+        report.notes.append(
+            f"drop_loss_masks: {guard.turns} masked assistant turns in {guard.rows} rows are trained in {guard.format}"
+        )
         log.warning("split %s: %s", kind.name, report.notes[-1])
     if not kind.general:
         merge.agent_rows += report.rows
