@@ -120,3 +120,13 @@ def test_a_hub_that_answers_but_lacks_the_model_is_one_line_and_its_retries_are_
     assert asked.count(first) >= 2, asked  # the hub client did retry the 503
     _no_hub_chatter(done.stderr)
     _one_line(done, "model 'some-org/nosuch-model'")
+
+
+def test_a_model_folder_that_cannot_load_says_what_was_tried_in_eval_and_chat(tmp_path: Path) -> None:
+    """The generation backend words a load failure as train does: the local folder was tried, and why not."""
+    model = tmp_path / "broken-model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text('{"id": "1", "question": "hi", "answer": "hello"}\n', encoding="utf-8")
+    for argv in (("chat", "--model", str(model)), ("eval", "agent-h", "--model", str(model), "--data", "q.jsonl", "--out", "ev")):
+        _one_line(_agentflan(*argv, cwd=tmp_path), f"model {str(model)!r} could not be loaded (the local folder)")

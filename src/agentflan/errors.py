@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class AgentflanError(Exception):
@@ -63,3 +64,15 @@ def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def unloadable(spec: str, exc: BaseException) -> str:
+    """One line for a model that transformers could not load: what was tried, and the first line of why."""
+    first = first_line(exc) or type(exc).__name__
+    where = "the local folder" if Path(spec).expanduser().is_dir() else "not a local folder; as a Hugging Face hub id"
+    return f"model {spec!r} could not be loaded ({where}): {first}"

@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agentflan.errors import AgentflanError, ConfigError
+from agentflan.errors import AgentflanError, ConfigError, first_line, unloadable
 
 T = TypeVar("T")
 # Seconds to wait for the hub's answer before a hub id that is not cached is called unreachable: the
@@ -115,11 +115,6 @@ def hub_unreachable() -> str | None:
     return None
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
-
-
 def load_tokenizer(spec: str, *, trust_remote_code: bool = False) -> Any:
     """A transformers tokenizer from a local folder or hub id, or a one-line :class:`ConfigError`."""
     problem = model_problem(spec)
@@ -134,13 +129,6 @@ def load_tokenizer(spec: str, *, trust_remote_code: bool = False) -> Any:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
-
-
-def unloadable(spec: str, exc: BaseException) -> str:
-    """One line for a model that transformers could not load: what was tried, and the first line of why."""
-    first = first_line(exc) or type(exc).__name__
-    where = "the local folder" if Path(spec).expanduser().is_dir() else "not a local folder; as a Hugging Face hub id"
-    return f"model {spec!r} could not be loaded ({where}): {first}"
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, unloadable
 from agentflan.generation.backends import (
     BackendError,
     dtype_option,
@@ -86,7 +86,7 @@ class HFBackend(Backend):
                 tok_source = self.model
             tokenizer = AutoTokenizer.from_pretrained(tok_source, **common)
         except OSError as exc:
-            raise BackendError(f"cannot load model {self.model!r}: {exc}") from None
+            raise BackendError(unloadable(self.model, exc)) from None
         lm.to(self.device)
         lm.eval()
         return tokenizer, lm
