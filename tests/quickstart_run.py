@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-# Small enough for CI (2 cores): a handful of optimizer steps and a few items per suite.
-STEPS = 6
+# Small enough for CI (2 cores): a few optimizer steps (enough packed rows that every capability
+# shows in each arm's loss curves) and a few items per suite.
+STEPS = 24
 LIMIT = 10
 PRINTED = "printed.txt"
 
@@ -30,7 +31,10 @@ def shared_quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from agentflan.cli import main
 
-    root = tmp_path_factory.getbasetemp().parent
+    # One run per pytest session: xdist workers share their session's folder (the parent of popen-gwN),
+    # a plain session uses its own (its parent holds every earlier session's).
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if base.name.startswith("popen-gw") else base
     out = root / "agentflan-quickstart-shared"
     done = out / "quickstart-test-done.json"
     with FileLock(str(root / "agentflan-quickstart-shared.lock")):

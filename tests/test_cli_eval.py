@@ -182,8 +182,10 @@ def test_chat_on_a_terminal_spins_while_the_model_answers_and_ctrl_c_stops_only_
     with StubServer(delay=1.5) as server:
         env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "TERM": "dumb"}
         argv = ["chat", "--backend", "openai", "--model", "m", "--base-url", server.url, "--no-tools"]
+        # pytest-xdist workers ignore SIGINT and a child inherits that; a terminal's chat gets the default.
         proc = subprocess.Popen([sys.executable, "-m", "agentflan", *argv], stdin=slave, stdout=slave, stderr=slave,
-                                env=env, cwd=tmp_path, close_fds=True)
+                                env=env, cwd=tmp_path, close_fds=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         os.close(slave)
         try:
             seen: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from agentflan.quickstart import ABLATIONS, DEFAULT_STEPS
@@ -71,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         check_model(args.model)
     try:
         with model_errors(args.model or ""):
-            result = run_quickstart(options)
+            # Stage lines are progress (stderr); stdout carries only where everything is.
+            result = run_quickstart(options, say=lambda line: print(line, file=sys.stderr, flush=True))
     except BaseException as exc:
         mark_failed(Path(args.out), exc)
         raise
