@@ -112,6 +112,16 @@ def test_build_agent_h_warns_when_sources_cannot_give_the_tool_fraction(tmp_path
     assert header["composition"]["tool_fraction"] < 0.5 and header["composition"]["tool_fraction_requested"] == 0.5
 
 
+def test_build_agent_h_refuses_a_file_another_build_is_writing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agentflan.locking import output_lock
+
+    items = tmp_path / "agent_h.jsonl"
+    with output_lock(items, "eval build-agent-h (other)"):
+        assert main(["eval", "build-agent-h", "--out", str(items), "--size", "6"]) != 0
+    assert "eval build-agent-h (other)" in capsys.readouterr().err and not items.exists()
+    assert main(["eval", "build-agent-h", "--out", str(items), "--size", "6"]) == 0 and items.is_file()
+
+
 def _react_calculator(body: dict[str, Any]) -> str:
     if body["messages"][-1]["role"] == "user" and body["messages"][-1]["content"].startswith("Observation:"):
         return f"Thought: The tool says so.\nFinal Answer: {body['messages'][-1]['content'].split(': ', 1)[1]}"

@@ -205,10 +205,12 @@ def _build_agent_h(args: argparse.Namespace) -> int:
     from agentflan.evaluate.agent_h import AgentHOptions
     from agentflan.evaluate.agent_h_build import build_agent_h, build_summary
     from agentflan.evaluate.registry import split_specs
+    from agentflan.locking import output_lock
 
     o = AgentHOptions(**given(args, _build_agent_h_docs()))
     rejects_path = args.rejects or args.out.with_name(args.out.name + ".rejects.jsonl")
-    with Rejects(rejects_path, OnError(args.on_error)) as rejects:
+    # The lock keeps a second build of the same file from mixing its items, rejects and tool-need file with ours.
+    with output_lock(args.out, "eval build-agent-h"), Rejects(rejects_path, OnError(args.on_error)) as rejects:
         items = build_agent_h(
             split_specs(o.sources),
             general_questions=split_specs(o.general_questions),
