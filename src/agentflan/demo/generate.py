@@ -14,7 +14,9 @@ construction:
   under the protocol prompt and as a ``{"name", "arguments"}`` line under the general prompt;
 - ``negative_layouts.jsonl``: a tool request with no or only unrelated tools, or an ordinary
   question with tools offered -> a plain reply (``Thought: ... Final Answer: ...`` under the
-  protocol prompt, plain text under the general one): the paper's two kinds of negatives.
+  protocol prompt, plain text under the general one): the paper's two kinds of negatives;
+- ``extraction.jsonl``: requests with freshly invented values -> the values as JSON, and lists of
+  invented values repeated: dense copy targets (:meth:`~agentflan.demo.world.World.extraction`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.conversation import ToolCall
-from agentflan.demo import CHAT, HELDOUT, LAYOUTS, NEGATIVE_LAYOUTS, QUESTIONS, TRAJECTORIES, demo_dir
+from agentflan.demo import (
+    CHAT,
+    EXTRACTION,
+    HELDOUT,
+    LAYOUTS,
+    NEGATIVE_LAYOUTS,
+    QUESTIONS,
+    TRAJECTORIES,
+    demo_dir,
+)
 from agentflan.demo.world import HELDOUT as HELD_SIDE
 from agentflan.demo.world import TRAIN, World, load_world
 from agentflan.evaluate.base import EvalItem
@@ -50,11 +61,14 @@ def generate(out: Path, seed: int = 0) -> dict[str, Path]:
     train_questions, held_questions = world.questions(TRAIN), world.questions(HELD_SIDE)
     chat = [{"id": f"chat-{q['id']}", "conversations": [{"from": "human", "value": q["question"]}, {"from": "gpt", "value": q["answer"]}]}
             for q in train_questions]
-    paths = {name: out / name for name in (TRAJECTORIES, HELDOUT, CHAT, QUESTIONS, LAYOUTS, NEGATIVE_LAYOUTS)}
+    extraction_rng = random.Random(f"{seed}/extraction")
+    extraction = [world.extraction(f"extract-{i:05d}", extraction_rng) for i in range(int(sizes.get("extraction", 0)))]
+    paths = {name: out / name for name in (TRAJECTORIES, HELDOUT, CHAT, QUESTIONS, LAYOUTS, NEGATIVE_LAYOUTS, EXTRACTION)}
     _write(paths[TRAJECTORIES], train)
     _write(paths[HELDOUT], held)
     _write(paths[CHAT], chat)
     _write(paths[QUESTIONS], held_questions)
+    _write(paths[EXTRACTION], extraction)
     with tempfile.TemporaryDirectory() as tmp:  # the builders read files: the training side only
         traj_file, q_file = Path(tmp) / TRAJECTORIES, Path(tmp) / "train_questions.jsonl"
         _write(traj_file, train)
