@@ -72,8 +72,7 @@ class Agent(SplitKind[AgentSplit]):
                 if balancer(conv) is None:
                     continue
             else:
-                stats.add_before(conv, merge.count)
-                stats.add_after(conv, merge.count)
+                stats.add_unchanged(conv, merge.count)
             conv.id = f"{spec.name}_{i}"
             i += 1
             report.count(conv)
