@@ -9,6 +9,7 @@ count format errors, not crash on them.
 from __future__ import annotations
 
 import enum
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -107,6 +108,14 @@ def get_protocol(name: str) -> AgentProtocol:
         raise KeyError(f"unknown protocol {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
 
 
+@functools.lru_cache(maxsize=256)
+def parse_once(protocol: str, text: str) -> AgentStep | ParseFailure:
+    """``get_protocol(protocol).parse(text)``, remembered for the last few texts: a build parses
+    each protocol turn when it reads it and again when it splits its trajectory into steps. The
+    result is shared, so callers only read it (copy before changing a step)."""
+    return get_protocol(protocol).parse(text)
+
+
 def protocol_names() -> list[str]:
     from agentflan import protocols  # noqa: F401
 
@@ -121,6 +130,7 @@ __all__ = [
     "ParseFailure",
     "Rendered",
     "get_protocol",
+    "parse_once",
     "protocol_names",
     "register",
 ]
