@@ -92,20 +92,27 @@ class AgentProtocol(ABC):
 
 
 _REGISTRY: dict[str, type[AgentProtocol]] = {}
+#: one instance per protocol: they hold no state, and a build asks for one per rendered or parsed turn
+_INSTANCES: dict[str, AgentProtocol] = {}
 
 
 def register(cls: type[AgentProtocol]) -> type[AgentProtocol]:
     _REGISTRY[cls.name] = cls
+    _INSTANCES.pop(cls.name, None)
     return cls
 
 
 def get_protocol(name: str) -> AgentProtocol:
+    found = _INSTANCES.get(name)
+    if found is not None:
+        return found
     from agentflan import protocols  # noqa: F401  (importing the package registers the built-ins)
 
     try:
-        return _REGISTRY[name]()
+        found = _INSTANCES[name] = _REGISTRY[name]()
     except KeyError:
         raise KeyError(f"unknown protocol {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    return found
 
 
 @functools.lru_cache(maxsize=256)
