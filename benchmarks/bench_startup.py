@@ -12,27 +12,14 @@ as an installed package does instead of compiling agentflan's sources each time.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from _child_cpu import alternate, bytecode_env, print_table
+
 ROOT = Path(__file__).resolve().parents[1]
 ANSWERS = ROOT.parent / "shared" / "data" / "toolbench" / "answers" / "G1_answer"
-
-
-def child_cpu(argv: list[str], src: Path | None) -> float:
-    """User + sys CPU seconds of one child process."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -45,25 +32,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "out.json")
         convert = [sys.executable, "-m", "agentflan", "convert", str(answer), out, "--to", "toolllama"]
-        arms: dict[str, tuple[list[str], Path | None]] = {
-            "python -c pass": ([sys.executable, "-c", "pass"], None),
-            "agentflan convert (this tree)": (convert, ROOT / "src"),
+        here = bytecode_env(PYTHONPATH=str(ROOT / "src"))
+        arms = {
+            "python -c pass": (lambda i: [sys.executable, "-c", "pass"], bytecode_env()),
+            "agentflan convert (this tree)": (lambda i: convert, here),
         }
         if args.baseline_src is not None:
-            arms[f"agentflan convert ({args.baseline_src})"] = (convert, args.baseline_src.resolve())
-        for argv, src in arms.values():
-            child_cpu(argv, src)  # warm-up: writes the byte-code, fills the page cache
-        cpu: dict[str, list[float]] = {name: [] for name in arms}
-        for i in range(args.runs):
-            for name in list(arms) if i % 2 == 0 else list(reversed(arms)):
-                argv, src = arms[name]
-                cpu[name].append(child_cpu(argv, src))
-    load = os.getloadavg()[0]
-    print(f"one-file convert ({answer.name}, {answer.stat().st_size:,} bytes) -> toolllama; {args.runs} alternating runs; load average {load:.1f}")
-    width = max(len(n) for n in arms)
-    print(f"{'process':<{width}}  CPU s, median (range)")
-    for name, xs in cpu.items():
-        print(f"{name:<{width}}  {statistics.median(xs):.3f} ({min(xs):.3f}-{max(xs):.3f})")
+            arms[f"agentflan convert ({args.baseline_src})"] = (lambda i: convert, bytecode_env(PYTHONPATH=str(args.baseline_src.resolve())))
+        cpu = alternate(arms, args.runs)
+    print_table(f"one-file convert ({answer.name}, {answer.stat().st_size:,} bytes) -> toolllama; {args.runs} alternating runs", cpu)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
-"""Start-up of training: ``agentflan train --prepare-only`` against the TRL script a user would write.
+"""Start-up of training: ``agentflan train`` against the TRL script a user would write.
 
-Both sides do everything before the first optimizer step on the same small corpus (``--rows``
-FireAct trajectories from ../shared/data), the same tiny random Llama and tokenizer (ChatML with
-generation markers), max length 1024, best-fit-decreasing packing, assistant-only loss:
+Both sides do the same work on the same small corpus (``--rows`` FireAct trajectories from
+../shared/data), the same tiny random Llama and tokenizer (ChatML with generation markers), max
+length 1024, best-fit-decreasing packing, assistant-only loss, full tuning in float32: load the
+tokenizer and the model, prepare the data, take ONE optimizer step, save the model. With one
+step on a tiny model, what is measured is everything a training run pays around its steps.
 
-* **agentflan**: ``agentflan train RUN.yaml --prepare-only`` — config, tokenizer, template, data
-  read, tokenised, labelled and packed, statistics written (a fresh cache folder each run, so the
-  data is prepared every time). It does not load the model: training would, next.
+* **agentflan**: ``agentflan train RUN.yaml`` with ``max_steps: 1`` (a fresh cache folder each
+  run, so the data is tokenised, labelled and packed every time).
 * **TRL**: a script that imports ``trl``, loads the tokenizer and the model, builds a
-  ``datasets.Dataset`` of the same messages, and constructs ``SFTTrainer`` (which tokenises and
-  packs) with ``SFTConfig(packing=True, packing_strategy="bfd", assistant_only_loss=True)``.
+  ``datasets.Dataset`` of the same messages, constructs ``SFTTrainer`` (which tokenises and
+  packs) with ``SFTConfig(packing=True, packing_strategy="bfd", assistant_only_loss=True)``,
+  trains one step and saves the model.
 * beside them ``python -c pass`` and ``python -c "import torch, transformers"``: what every
   Hugging Face training process pays before its own code runs.
 
@@ -23,12 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _child_cpu import alternate, bytecode_env, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("AGENTFLAN_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -51,16 +53,9 @@ args = SFTConfig(output_dir=out, max_length=int(max_length), packing=True, packi
                  per_device_train_batch_size=1, max_steps=1, save_strategy="no", report_to=[], seed=0, bf16=False,
                  gradient_checkpointing=False, disable_tqdm=True, dataloader_pin_memory=False)
 trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
-print(len(trainer.train_dataset))
+trainer.train()
+trainer.save_model(out)
 """
-
-
-def child_cpu(argv: list[str], env: dict[str, str]) -> float:
-    """User + sys CPU seconds of one child process (which must succeed)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def prepare(work: Path, rows: int) -> tuple[Path, Path, Path]:
@@ -85,7 +80,7 @@ def main() -> int:
     if not FIREACT.is_file():
         print(f"skipped: needs {FIREACT}", file=sys.stderr)
         return 2
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    env = bytecode_env(PYTHONPATH=str(ROOT / "src"), TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
     with tempfile.TemporaryDirectory(prefix="bench-train-startup-") as tmp:
         work = Path(tmp)
         model_dir, native, messages = prepare(work, args.rows)
@@ -94,35 +89,25 @@ def main() -> int:
         arms = {
             "python -c pass": lambda i: [sys.executable, "-c", "pass"],
             "import torch, transformers": lambda i: [sys.executable, "-c", "import torch, transformers"],
-            "agentflan train --prepare-only": lambda i: _agentflan_argv(work, model_dir, native, i),
-            "TRL SFTTrainer script": lambda i: [sys.executable, str(trl_script), str(model_dir), str(messages), str(work / f"trl-{i}"), str(MAX_LENGTH)],
+            "agentflan train (1 step)": lambda i: _agentflan_argv(work, model_dir, native, i),
+            "TRL SFTTrainer script (1 step)": lambda i: [sys.executable, str(trl_script), str(model_dir), str(messages), str(work / f"trl-{i}"), str(MAX_LENGTH)],
         }
-        for argv in (arms["agentflan train --prepare-only"](-1), arms["TRL SFTTrainer script"](-1)):
-            subprocess.run(argv, env=env, check=True, capture_output=True)  # warm-up: byte-code, page cache
-        cpu: dict[str, list[float]] = {name: [] for name in arms}
-        for i in range(args.repeats):
-            order = list(arms) if i % 2 == 0 else list(reversed(arms))
-            for name in order:
-                cpu[name].append(child_cpu(arms[name](i), env))
-    load = os.getloadavg()[0]
-    print(f"training start-up, {args.rows} FireAct rows, max length {MAX_LENGTH}; {args.repeats} alternating runs; load average {load:.1f}")
-    width = max(len(n) for n in cpu)
-    print(f"{'process':<{width}}  CPU s median [min - max]")
-    for name, xs in cpu.items():
-        print(f"{name:<{width}}  {statistics.median(xs):.2f} [{min(xs):.2f} - {max(xs):.2f}]")
-    ours, theirs = statistics.median(cpu["agentflan train --prepare-only"]), statistics.median(cpu["TRL SFTTrainer script"])
+        cpu = alternate({name: (argv, env) for name, argv in arms.items()}, args.repeats)
+    print_table(f"training start-up to one step, {args.rows} FireAct rows, max length {MAX_LENGTH}; {args.repeats} alternating runs", cpu, 2)
+    ours, theirs = statistics.median(cpu["agentflan train (1 step)"]), statistics.median(cpu["TRL SFTTrainer script (1 step)"])
     print(f"agentflan / TRL: {ours / theirs:.2f}x")
     return 0
 
 
 def _agentflan_argv(work: Path, model_dir: Path, native: Path, i: int) -> list[str]:
-    """A run config with its own cache folder, so every run prepares the data."""
+    """A run config with TRL's settings and its own cache folder, so every run prepares the data."""
     config = work / f"run-{i}.yaml"
     config.write_text(
-        f"model: {model_dir}\ndata: [{native}]\ncache_dir: {work / f'cache-{i}'}\nmax_length: {MAX_LENGTH}\ntemplate: chatml\n",
+        f"model: {model_dir}\ndata: [{native}]\ncache_dir: {work / f'cache-{i}'}\nmax_length: {MAX_LENGTH}\ntemplate: chatml\n"
+        "method: full\nmax_steps: 1\nbatch_size: 1\nbf16: false\ngradient_checkpointing: false\nseed: 0\n",
         encoding="utf-8",
     )
-    return [sys.executable, "-m", "agentflan", "train", str(config), "--output_dir", str(work / f"out-{i}"), "--prepare-only"]
+    return [sys.executable, "-m", "agentflan", "train", str(config), "--output_dir", str(work / f"out-{i}")]
 
 
 if __name__ == "__main__":
