@@ -10,12 +10,11 @@ is the goal, its call the answer, the called API the one in the system prompt.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from agentflan.conversation import Conversation, Message, Tool, ToolCall
+from agentflan.conversation import Conversation, Message, Span, Tool, ToolCall
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentStep, get_protocol
 from agentflan.recipe.phrasings import Phrasings
@@ -92,7 +91,7 @@ def format_following_row(ex: CallExample, kind: str, phrasings: Phrasings, rng: 
         role="assistant",
         content=rendered.text[lead:],
         tool_calls=[ex.call],
-        spans=[dataclasses.replace(s, start=max(0, s.start - lead), end=s.end - lead) for s in rendered.spans if s.end > lead],
+        spans=[Span(max(0, s.start - lead), s.end - lead, s.capability, s.loss) for s in rendered.spans if s.end > lead],
         protocol=protocol.name,
     )
     return Conversation(
