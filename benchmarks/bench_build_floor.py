@@ -9,15 +9,21 @@ without building anything. ``--before SRC`` adds a third arm: the same build wit
 checkout's ``src`` first on the path (e.g. ``main`` before a change), alternating with the others.
 One discarded warm-up run per arm first, byte-code writing allowed (``PYTHONDONTWRITEBYTECODE``
 dropped), so the timed runs load ``.pyc`` files as an installed package does.
+``--instructions`` also counts each arm's instructions once under valgrind's callgrind (every
+process of the arm, start-up included; ~50x slower): on a shared machine whose CPU seconds swing
+by a third from run to run, the count does not move with the load (skipped, with the reason, when
+valgrind is absent).
 
-    .venv/bin/python benchmarks/bench_build_floor.py [--recipe recipes/shared-data.yaml] [--repeats 5] [--before ../main/src]
+    .venv/bin/python benchmarks/bench_build_floor.py [--recipe recipes/shared-data.yaml] [--repeats 5] [--before ../main/src] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,6 +61,18 @@ def cpu_of(cmd: list[str], env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def instructions_of(cmd: list[str], env: dict[str, str], tmp: Path) -> int:
+    """Instructions executed by ``cmd`` and its children (callgrind's ``Collected``, summed)."""
+    log = tmp / "callgrind.log"
+    out = str(tmp / "callgrind.%p.out")
+    with log.open("w") as fh:
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={out}", *cmd],
+            check=True, stdout=subprocess.DEVNULL, stderr=fh, env=env,
+        )
+    return sum(int(n) for n in re.findall(r"Collected : (\d+)", log.read_text()))
+
+
 def _env(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, **extra}
 
@@ -64,6 +82,7 @@ def main() -> None:
     parser.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "shared-data.yaml")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each arm, alternating (default 5)")
     parser.add_argument("--before", type=Path, help="another checkout's src folder, timed as a third arm")
+    parser.add_argument("--instructions", action="store_true", help="also count each arm's instructions once (valgrind callgrind)")
     args = parser.parse_args()
     files = input_files(args.recipe)
     size = sum(Path(f).stat().st_size for f in files)
@@ -84,6 +103,9 @@ def main() -> None:
             for name in list(arms) if i % 2 == 0 else list(reversed(arms)):
                 cmd, env = arms[name]
                 times[name].append(cpu_of(cmd, env))
+        counts: dict[str, int] = {}
+        if args.instructions and shutil.which("valgrind"):
+            counts = {name: instructions_of(cmd, env, Path(tmp)) for name, (cmd, env) in arms.items()}
         inproc = in_process(args.recipe, files, args.repeats, Path(tmp))
     floor = statistics.median(times["orjson parse only"])
     print(
@@ -94,6 +116,12 @@ def main() -> None:
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"{name:<28} {med:>12.3f} {min(ts):>7.3f}-{max(ts):<7.3f} {med / floor:>8.1f}")
+    if counts:
+        print("instructions (valgrind callgrind, one run, whole process):")
+        for name, n in counts.items():
+            print(f"{name:<28} {n / 1e9:>11.3f}G {'':>15} {n / counts['orjson parse only']:>8.1f}")
+    elif args.instructions:
+        print("instructions: skipped, valgrind is not installed")
     floor = statistics.median(inproc["orjson parse only"])
     print("in process (imports excluded):")
     for name, ts in inproc.items():

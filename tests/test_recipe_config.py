@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import string
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from agentflan.errors import ConfigError
 from agentflan.recipe.config import AgentSplit, NegativesSplit, load_recipe
-from agentflan.recipe.phrasings import SLOTS, load_phrasings
+from agentflan.recipe.phrasings import SLOTS, Phrase, load_phrasings
 from conftest import ROOT
 
 MINIMAL = {"sources": {"a": {"path": "data.jsonl"}}, "splits": [{"name": "s", "sources": ["a"], "style": "tflan"}]}
@@ -183,3 +184,29 @@ def test_phrasing_overrides_replace_slots_and_are_checked(tmp_path: Path) -> Non
     override.write_text(yaml.safe_dump({"cot": {"call": []}}), encoding="utf-8")
     with pytest.raises(ConfigError, match="non-empty list"):
         load_phrasings(override)
+
+
+_PIECES = st.sampled_from(["$tool", "${tool}", "$items", "$$", "${items}x", "$tool_", "a", " ", "\n", "é", "$", "${", "}"])
+
+
+@given(st.lists(_PIECES, max_size=8).map("".join), st.text(max_size=5), st.integers())
+@settings(max_examples=300)
+def test_phrase_fills_as_string_template(text: str, tool: str, items: int) -> None:
+    """A Phrase (parsed once) fills exactly as ``string.Template.substitute`` does, and refuses
+    a template with a stray ``$`` that Template would fail on."""
+    fields = {"tool": tool, "items": items}
+
+    def outcome(fill: Any) -> Any:
+        try:
+            return fill()
+        except KeyError as exc:
+            return ("KeyError", exc.args)
+
+    try:
+        phrase = Phrase(text)
+    except ValueError:
+        with pytest.raises((ValueError, KeyError)):
+            string.Template(text).substitute(fields)
+        return
+    assert outcome(lambda: phrase.substitute(fields)) == outcome(lambda: string.Template(text).substitute(fields))
+    assert outcome(lambda: phrase.substitute(fields, tool="t")) == outcome(lambda: string.Template(text).substitute(fields, tool="t"))

@@ -9,6 +9,7 @@ count format errors, not crash on them.
 from __future__ import annotations
 
 import enum
+import functools
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -91,20 +92,35 @@ class AgentProtocol(ABC):
 
 
 _REGISTRY: dict[str, type[AgentProtocol]] = {}
+#: one instance per protocol: they hold no state, and a build asks for one per rendered or parsed turn
+_INSTANCES: dict[str, AgentProtocol] = {}
 
 
 def register(cls: type[AgentProtocol]) -> type[AgentProtocol]:
     _REGISTRY[cls.name] = cls
+    _INSTANCES.pop(cls.name, None)
     return cls
 
 
 def get_protocol(name: str) -> AgentProtocol:
+    found = _INSTANCES.get(name)
+    if found is not None:
+        return found
     from agentflan import protocols  # noqa: F401  (importing the package registers the built-ins)
 
     try:
-        return _REGISTRY[name]()
+        found = _INSTANCES[name] = _REGISTRY[name]()
     except KeyError:
         raise KeyError(f"unknown protocol {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def parse_once(protocol: str, text: str) -> AgentStep | ParseFailure:
+    """``get_protocol(protocol).parse(text)``, remembered for the last few texts: a build parses
+    each protocol turn when it reads it and again when it splits its trajectory into steps. The
+    result is shared, so callers only read it (copy before changing a step)."""
+    return get_protocol(protocol).parse(text)
 
 
 def protocol_names() -> list[str]:
@@ -121,6 +137,7 @@ __all__ = [
     "ParseFailure",
     "Rendered",
     "get_protocol",
+    "parse_once",
     "protocol_names",
     "register",
 ]

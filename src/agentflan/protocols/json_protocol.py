@@ -13,6 +13,7 @@ text outside the object is ``extra_text``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from abc import abstractmethod
@@ -80,7 +81,14 @@ def scan_object(text: str, pos: int) -> tuple[dict[str, _Field], int] | str:
 
 
 def _dump(value: Any, indent: int) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=indent)
+    return _encoder(indent).encode(value)
+
+
+@functools.cache
+def _encoder(indent: int) -> json.JSONEncoder:
+    """``json.dumps(..., ensure_ascii=False, indent=indent)``'s encoder, made once (``dumps``
+    builds a new one per call when given options; a build renders thousands of steps)."""
+    return json.JSONEncoder(ensure_ascii=False, indent=indent)
 
 
 class _JsonProtocol(ScanProtocol):

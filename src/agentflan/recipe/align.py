@@ -78,9 +78,14 @@ class _Out:
         self.messages.append(message)
 
 
-def align(conv: Conversation, options: AlignOptions, phrasings: Phrasings, rng: random.Random) -> Conversation:
-    """``conv`` rewritten in ``options.style``; raises :class:`StepError` for a turn it cannot use."""
-    evs = events(conv, finish_tool=options.finish_tool)
+def align(
+    conv: Conversation, options: AlignOptions, phrasings: Phrasings, rng: random.Random, evs: list[Event] | None = None
+) -> Conversation:
+    """``conv`` rewritten in ``options.style``; raises :class:`StepError` for a turn it cannot use.
+    ``evs``: its events when the caller parsed them already (the scan does, once per row; they
+    are only read here)."""
+    if evs is None:
+        evs = events(conv, finish_tool=options.finish_tool)
     check_usable(evs)
     tools = offered_tools(conv, options.finish_tool)
     names = qualified_names(tools) if options.tool_names == "qualified" else {}

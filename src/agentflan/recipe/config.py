@@ -35,7 +35,6 @@ from agentflan.recipe.located import (
     Loc,
     LocatedValueError,
     choices_error,
-    compose,
     did_you_mean,
     explain,
     line_of,
@@ -50,7 +49,7 @@ PACKAGE = "package:"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Filter(_Model):
@@ -177,7 +176,10 @@ class FormatFollowingSplit(SplitSpec):
     sources: list[str] = Field(min_length=1)
     n: int = Field(default=3000, ge=1)
     json_share: float = Field(default=0.5, ge=0.0, le=1.0)
-    tool_names: Literal["original", "qualified"] = "original"
+    #: ``qualified``: ToolBench APIs are ``tool.api`` in the prompt, the user turn and the answer;
+    #: ``release``: as the released j1s1 rows, the system prompt lists the API's own name while
+    #: the user turn names ``tool.api`` and the answer calls it.
+    tool_names: Literal["original", "qualified", "release"] = "original"
 
     def source_refs(self) -> dict[str, list[str]]:
         return {"sources": self.sources}
@@ -315,7 +317,7 @@ def load_recipe(
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
+        root, raw = _parse(text)
     except OSError as exc:
         raise ConfigError(f"cannot read recipe {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -323,7 +325,6 @@ def load_recipe(
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a recipe is a mapping with `sources` and `splits`")
     raw = dict(raw)
-    root = compose(text)  # line marks for the messages
     raw_sources = raw.get("sources")
     if isinstance(raw_sources, dict):
         for name, override in (sources or {}).items():
@@ -347,6 +348,20 @@ def load_recipe(
     except ValidationError as exc:
         lines = explain(exc, root, Recipe, _SPLIT_KINDS)
         raise ConfigError(f"{path}: invalid recipe:\n" + "\n".join(lines)) from None
+
+
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (its line marks name the line of a mistake) and the values of a recipe text,
+    from one parse: by libyaml when PyYAML has it (~10x the pure-Python parser); a text libyaml
+    refuses is parsed again by the pure-Python one, whose message says what is wrong where."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    try:
+        root = yaml.compose(text, Loader=fast) if fast is not None else None
+    except yaml.YAMLError:
+        root = None
+    if root is None:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    return root, (None if root is None else yaml.SafeLoader("").construct_document(root))
 
 
 def _resolve_paths(value: Any, base: Path, loc: Loc, recipe: Path, root: yaml.Node | None) -> Any:

@@ -54,15 +54,38 @@ SLOTS: dict[str, frozenset[str]] = {
 }
 
 
+class Phrase(string.Template):
+    """A ``string.Template`` split into its literal and field parts once: a build fills phrasings
+    thousands of times, and ``Template.substitute`` runs its pattern over the text every time."""
+
+    def __init__(self, template: str):
+        super().__init__(template)
+        #: (text, None) for literal text and escaped ``$$``, ("", field) for a placeholder
+        self.parts: list[tuple[str, str | None]] = []
+        pos = 0
+        for m in self.pattern.finditer(template):
+            if m.group("invalid") is not None:
+                raise ValueError(f"a stray '$' at {m.start()} of {template!r}")
+            self.parts.append((template[pos : m.start()], None))
+            escaped = m.group("escaped")
+            self.parts.append((self.delimiter, None) if escaped is not None else ("", m.group("named") or m.group("braced")))
+            pos = m.end()
+        self.parts.append((template[pos:], None))
+
+    def substitute(self, mapping: Mapping[str, object] | None = None, /, **kws: object) -> str:
+        fields = kws if mapping is None else {**mapping, **kws}
+        return "".join(text if name is None else str(fields[name]) for text, name in self.parts)
+
+
 @dataclass(slots=True)
 class Phrasings:
     """Pools by dotted slot name (``tflan.elicit_tool``), with a digest for the manifest."""
 
-    pools: dict[str, list[string.Template]]
+    pools: dict[str, list[Phrase]]
     digest: str = ""
     origins: list[str] = field(default_factory=list)
 
-    def pick(self, rng: random.Random, slot: str) -> string.Template:
+    def pick(self, rng: random.Random, slot: str) -> Phrase:
         return rng.choice(self.pools[slot])
 
     def fill(self, rng: random.Random, slot: str, **fields: str) -> str:
@@ -123,7 +146,7 @@ def _flatten(prefix: str, value: Any, origin: str, out: dict[str, tuple[Any, str
         out[prefix] = (value, origin)
 
 
-def _templates(slot: str, value: Any, origin: str) -> list[string.Template]:
+def _templates(slot: str, value: Any, origin: str) -> list[Phrase]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
@@ -131,13 +154,11 @@ def _templates(slot: str, value: Any, origin: str) -> list[string.Template]:
     allowed = SLOTS[slot]
     out = []
     for i, text in enumerate(value):
-        template = string.Template(text)
-        names = set()
-        for m in template.pattern.finditer(text):
-            if m.group("invalid") is not None:
-                raise ConfigError(f"{origin}: {slot}[{i}] has a stray '$' (write $$ for a dollar sign)")
-            names.add(m.group("named") or m.group("braced"))
-        names.discard(None)
+        try:
+            template = Phrase(text)
+        except ValueError:
+            raise ConfigError(f"{origin}: {slot}[{i}] has a stray '$' (write $$ for a dollar sign)") from None
+        names = {name for _, name in template.parts if name is not None}
         unknown = names - allowed
         if unknown:
             fields = ", ".join(f"${f}" for f in sorted(allowed)) or "none"

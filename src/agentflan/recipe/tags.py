@@ -109,12 +109,23 @@ class CapabilityStats:
                 self.untagged_tokens += count(m.content)
         self._add(self.supervised, conv, count)
 
-    def _add(self, side: dict[str, CapabilityCount], conv: Conversation, count: TokenCounter) -> None:
+    def add_unchanged(self, conv: Conversation, count: TokenCounter) -> None:
+        """:meth:`add_before` and :meth:`add_after` of a row no transform changes, counted once."""
+        for m in conv.messages:
+            if m.role == "assistant" and m.trains and not m.spans:
+                self.untagged_tokens += count(m.content)
+        self._add(self.tagged, conv, count, self.supervised)
+
+    def _add(
+        self, side: dict[str, CapabilityCount], conv: Conversation, count: TokenCounter, also: dict[str, CapabilityCount] | None = None
+    ) -> None:
         for s, tokens in span_tokens(conv, count, self.unit):
             if s.loss is not False:
-                c = side[s.capability.value]
-                c.spans += 1
-                c.tokens += tokens
+                cap = s.capability.value
+                for target in (side, also) if also is not None else (side,):
+                    c = target[cap]
+                    c.spans += 1
+                    c.tokens += tokens
 
     def merge(self, other: CapabilityStats) -> None:
         for cap in CAPABILITIES:

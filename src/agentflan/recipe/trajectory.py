@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from agentflan.conversation import FINISH_TOOL, Conversation, Message, Tool
-from agentflan.protocols.base import AgentStep, ParseFailure, get_protocol
+from agentflan.protocols.base import AgentStep, ParseFailure, parse_once
 
 T = TypeVar("T")
 EventKind = Literal["system", "user", "step", "observation", "context"]
@@ -116,7 +116,7 @@ def _merge_observations(evs: list[Event]) -> list[Event]:
 def _step(m: Message, where: str, finish_tool: str) -> tuple[AgentStep, str | None]:
     if m.protocol is not None:
         try:
-            parsed = get_protocol(m.protocol).parse(m.content)
+            parsed = parse_once(m.protocol, m.content)
         except KeyError as exc:
             raise StepError(f"{where}.protocol", str(exc)) from None
         if isinstance(parsed, ParseFailure):

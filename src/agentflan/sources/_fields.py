@@ -3,6 +3,7 @@ location and the exact field (``conversations[3].value``), never with a KeyError
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
@@ -101,12 +102,18 @@ def iter_objects(record: dict[str, Any], key: str, loc: Location) -> Iterator[tu
 
 def fallback_id(loc: Location) -> str:
     """A stable id for a record that has none: its file's stem and its position (portable across machines)."""
-    stem = PurePath(loc.path).stem or loc.path
+    stem = _stem(loc.path)
     if loc.line is not None:
         return f"{stem}:{loc.line}"
     if loc.index is not None:
         return f"{stem}#{loc.index}"
     return stem
+
+
+@functools.lru_cache(maxsize=64)
+def _stem(path: str) -> str:
+    """The file's stem (or the whole path): asked once per record, the same few files each time."""
+    return PurePath(path).stem or path
 
 
 _OPT_STR = (str, type(None))

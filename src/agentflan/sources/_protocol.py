@@ -24,10 +24,10 @@ _JSON_KEYS = ('"action"', '"action_input"')
 
 def attach_protocol(message: Message, protocol: str) -> bool:
     """Mark ``message`` as written in ``protocol`` and set its parsed calls; True when it parsed."""
-    from agentflan.protocols.base import ParseFailure
+    from agentflan.protocols.base import ParseFailure, parse_once
 
     message.protocol = protocol
-    result = _protocol(protocol).parse(message.content)
+    result = parse_once(protocol, message.content)
     if isinstance(result, ParseFailure):
         message.tool_calls = list(result.partial.tool_calls) if result.partial is not None else []
         return False

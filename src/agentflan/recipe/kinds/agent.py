@@ -45,7 +45,7 @@ class Agent(SplitKind[AgentSplit]):
         if not scan.dry_run:
             spec = self.spec
             rng = random.Random(f"{scan.recipe.seed}|{spec.name}|{item.key}")
-            aligned = align(item.conv, AlignOptions(spec.style, spec.protocol, spec.tool_names), scan.phrasings, rng)
+            aligned = align(item.conv, AlignOptions(spec.style, spec.protocol, spec.tool_names), scan.phrasings, rng, item.events)
             if not scan.write(spec.name, aligned, item):
                 return
         scan.result.rows[self.name] += 1
@@ -72,8 +72,7 @@ class Agent(SplitKind[AgentSplit]):
                 if balancer(conv) is None:
                     continue
             else:
-                stats.add_before(conv, merge.count)
-                stats.add_after(conv, merge.count)
+                stats.add_unchanged(conv, merge.count)
             conv.id = f"{spec.name}_{i}"
             i += 1
             report.count(conv)

@@ -133,7 +133,6 @@ def offered(samples: dict[str, BottomK[Any]], split: str) -> int:
 
 def tagged_row(conv: Conversation, report: SplitReport, count: TokenCounter) -> None:
     """Count a made row (not balanced: its spans are kept as tagged)."""
-    report.capabilities.add_before(conv, count)
-    report.capabilities.add_after(conv, count)
+    report.capabilities.add_unchanged(conv, count)
     report.count(conv)
 
