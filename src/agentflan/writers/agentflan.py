@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from importlib import resources
 from typing import Any
 
 import yaml
 
+from agentflan import DATA_DIR
 from agentflan.conversation import Conversation, Message
 from agentflan.jsonutil import dumps
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
@@ -41,7 +41,8 @@ class AgentFlanWriter(RecordWriter):
     def encode(self, conv: Conversation) -> dict[str, Any]:
         react = get_protocol(PROTOCOL)
         renders = renders_calls(conv)
-        conv = with_tools_shown(conv)
+        if not renders:  # with_tools_shown(conv), without asking renders_calls twice
+            conv = show_tools(conv)
         turns: list[dict[str, Any]] = []
         for i, m in enumerate(conv.messages):
             if m.role == "assistant":
@@ -108,6 +109,6 @@ def show_tools(conv: Conversation) -> Conversation:
 
 @functools.cache
 def _listing() -> dict[str, str]:
-    path = resources.files("agentflan") / "data" / "formats" / "agentflan.yaml"
+    path = DATA_DIR / "formats" / "agentflan.yaml"
     # shipped and known valid: libyaml's safe loader when present (same values, ~10x faster)
     return dict(yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
