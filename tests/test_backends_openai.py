@@ -74,27 +74,80 @@ def test_flaky_server_500_429_dropped_and_cut_connections_every_item_scored_once
     assert outcome.summary["backend"] == "openai" and outcome.summary["model"] == "stub-model"
 
 
-def test_a_dead_item_stops_the_run_and_a_rerun_resumes_without_redoing_finished_items(tmp_path: Path) -> None:
+def test_items_the_server_keeps_failing_are_listed_counted_and_retried_by_the_next_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the command, against a real server: one item always answered HTTP 500, one refused with a 400 (a
+    prompt too long, say). The run scores every other item (their batch-mates asked again one by one), lists the
+    two in failed.jsonl with the server's reason, counts them in the summary and the page, and exits 1; the next
+    run asks only those two."""
+    from agentflan.cli import main
+    from agentflan.evaluate.base import ItemResult
+
     suite = _mmlu()
     items = list(suite.items())
-    doomed = items[10].messages[-1].content  # in the second batch (concurrency 2 -> batches of 8)
+    doomed = {items[3].messages[-1].content: 500, items[10].messages[-1].content: 400}
 
-    def always_500_for_doomed(body: dict[str, Any], attempt: int) -> Any:
-        return 500 if body["messages"][-1]["content"] == doomed else "ok"
+    def dead_items(body: dict[str, Any], attempt: int) -> Any:
+        return doomed.get(body["messages"][-1]["content"], "ok")
 
-    with StubServer(respond=lambda body: "C", fault=always_500_for_doomed) as server:
-        backend = make_backend("openai", "m", base_url=server.url, concurrency=2, max_retries=1)
-        with pytest.raises(BackendError, match="HTTP 500"):
+    argv = ["eval", "mmlu", "--data", str(shared_path("mmlu")), "--subjects", "anatomy,astronomy,virology", "--per-subject", "8",
+            "--mode", "generative", "--backend", "openai", "--model", "m", "--concurrency", "2", "--max-retries", "1",
+            "--no-progress", "--out", str(tmp_path)]
+    with StubServer(respond=lambda body: "C", fault=dead_items) as server:
+        assert main([*argv, "--base-url", server.url]) == 1
+        asked = [b["messages"][-1]["content"] for b in server.bodies]
+    out = capsys.readouterr().out
+    folder = tmp_path / "mmlu"
+    ids = _ids(folder / "results.jsonl")
+    assert sorted(ids) == sorted(it.id for it in items if it.messages[-1].content not in doomed)  # nothing else lost
+    failed = [orjson.loads(line) for line in (folder / "failed.jsonl").read_bytes().splitlines()]
+    assert [f["id"] for f in failed] == [items[3].id, items[10].id]
+    assert "answered HTTP 500" in failed[0]["error"] and "(tried 2 times)" in failed[0]["error"]
+    assert "HTTP 400 (not retried)" in failed[1]["error"]
+    assert asked.count(items[3].messages[-1].content) == 4  # its 2 tries in the batch, then 2 alone
+    assert asked.count(items[10].messages[-1].content) == 2  # a 400 is not retried: once in the batch, once alone
+    summary = orjson.loads((folder / "summary.json").read_bytes())
+    assert (summary["n_items"], summary["n_failed"]) == (24, 2)
+    rows = [ItemResult.from_dict(orjson.loads(line)) for line in (folder / "results.jsonl").read_bytes().splitlines()]
+    assert summary["metrics"] == suite.summarize(rows)  # the metrics cover the 22 scored
+    assert "2 of 24 items failed after the backend's retries" in out and "the metrics cover the 22 scored" in out
+    assert "22 scored now, 0 from the cache, 2 failed (listed in failed.jsonl)" in out
+    assert "<strong>2 failed</strong>" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+    with StubServer(respond=lambda body: "C") as server:
+        assert main([*argv, "--base-url", server.url]) == 0
+        asked = [b["messages"][-1]["content"] for b in server.bodies]
+    assert sorted(asked) == sorted(doomed)  # only the failed two were asked again
+    assert sorted(_ids(folder / "results.jsonl")) == sorted(it.id for it in items)
+    assert orjson.loads((folder / "summary.json").read_bytes())["n_failed"] == 0 and not (folder / "failed.jsonl").exists()
+
+
+def test_a_server_that_stops_answering_stops_the_run_and_a_rerun_resumes_without_redoing_finished_items(tmp_path: Path) -> None:
+    """Every item of a batch failing is not an item's fault (a server gone down, a wrong model name): the run stops
+    with the reason, keeps what finished and lists what failed; the next run asks only the rest."""
+    suite = _mmlu()
+    items = list(suite.items())
+    first_batch = {it.messages[-1].content for it in items[:8]}  # concurrency 2 -> batches of 8
+
+    def down_after_the_first_batch(body: dict[str, Any], attempt: int) -> Any:
+        return "ok" if body["messages"][-1]["content"] in first_batch else 503
+
+    with StubServer(respond=lambda body: "C", fault=down_after_the_first_batch) as server:
+        backend = make_backend("openai", "m", base_url=server.url, concurrency=2, max_retries=0)
+        with pytest.raises(BackendError, match=r"HTTP 503.*none of the last 8 items could be answered, so the run stops"):
             run_suite(suite, backend, tmp_path, progress=False)
     results = tmp_path / "mmlu" / "results.jsonl"
     assert _ids(results) == [it.id for it in items[:8]]  # the finished batch survived
     assert not (tmp_path / "mmlu" / "summary.json").exists()
+    failed = [orjson.loads(line)["id"] for line in (tmp_path / "mmlu" / "failed.jsonl").read_bytes().splitlines()]
+    assert sorted(failed) == sorted(it.id for it in items[8:16])
 
     with StubServer(respond=lambda body: "C") as server:
         backend = make_backend("openai", "m", base_url=server.url, concurrency=2)
         outcome = run_suite(suite, backend, tmp_path, progress=False)
         asked = {b["messages"][-1]["content"] for b in server.bodies}
-    assert (outcome.cached, outcome.new) == (8, 16)
+    assert (outcome.cached, outcome.new, outcome.failed) == (8, 16, 0)
     assert asked == {it.messages[-1].content for it in items[8:]}  # nothing finished was asked again
     assert sorted(_ids(results)) == sorted(it.id for it in items)
 

@@ -325,6 +325,9 @@ def _j1s1_shape(turns: list[dict[str, Any]]) -> dict[str, Any]:
         "user": re.search(r"'goal' with: '(.*)'\. Call the function ([\w.]+) with", user, flags=re.S) is not None,
         "goal_in_user": parsed.thought is not None and parsed.thought.split()[0] in user,
         "api_matches_call": call.name.endswith(api["name"]),
+        # the release lists the API's own name; the user turn names `tool.api` and the answer calls it
+        "listed_unqualified": "." not in api["name"] and call.name.rpartition(".")[2] == api["name"],
+        "call_in_user": call.name in user,
     }
 
 
@@ -340,7 +343,10 @@ def test_format_following_rows_reproduce_the_released_j1s1_row_in_shape(built: t
         "user": True,
         "goal_in_user": True,
         "api_matches_call": True,
+        "listed_unqualified": True,
+        "call_in_user": True,
     }
+    assert "." in json.loads(released["conversation"][2]["content"])["Tool"]
     rows = flan_rows(out, "instruct_j1s1")
     json_rows = [r for r in rows if r["conversation"][2]["content"].startswith("{")]
     string_rows = [r for r in rows if r["conversation"][2]["content"].startswith("Thought:")]  # no stray newline
@@ -349,6 +355,8 @@ def test_format_following_rows_reproduce_the_released_j1s1_row_in_shape(built: t
     released_phrasing = [s for s, r in zip(shapes, json_rows, strict=True) if r["conversation"][0]["content"].startswith("You have access")]
     assert released_phrasing and all(s == want for s in released_phrasing if s["user"])
     assert all(s["roles"] == want["roles"] and s["keys"] == want["keys"] and s["api_matches_call"] for s in shapes)
+    assert all(s["listed_unqualified"] and s["call_in_user"] for s in shapes)
+    assert any("." in get_protocol("json-goal").parse(r["conversation"][2]["content"]).tool_calls[0].name for r in json_rows)  # type: ignore[union-attr]
     for row in string_rows:
         parsed = get_protocol("react").parse(row["conversation"][2]["content"])
         assert not isinstance(parsed, ParseFailure) and parsed.tool_calls

@@ -56,7 +56,8 @@ def test_layout_summary_and_table(tmp_path: Path) -> None:
     outcome = run_suite(_suite(), LetterBackend("B"), tmp_path, progress=False, console=console)
     d = tmp_path / "mmlu"
     summary = orjson.loads((d / "summary.json").read_bytes())
-    assert set(summary) == {"suite", "model", "backend", "metrics", "n_items", "versions"}
+    assert set(summary) == {"suite", "model", "backend", "metrics", "n_items", "n_failed", "versions"}
+    assert summary["n_failed"] == 0 and not (d / "failed.jsonl").exists()
     assert (summary["suite"], summary["model"], summary["backend"], summary["n_items"]) == ("mmlu", "letter-model", "letter", 15)
     assert "python" in summary["versions"] and "agentflan" in summary["versions"]
     assert summary == outcome.summary

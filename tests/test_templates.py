@@ -11,7 +11,9 @@ import pytest
 from agentflan.conversation import Capability, Conversation, Message, Span, Tool
 from agentflan.errors import ConfigError, InputError
 from agentflan.generation.templates import CAPABILITY_IDS, get_template, template_names
+from agentflan.protocols import get_protocol, protocol_names, tool_prompt
 from agentflan.train.tokenize import IGNORE_INDEX, encode
+from agentflan.writers.agentflan import show_tools
 from train_rows import fireact, glaive, release_samples
 
 pytestmark = pytest.mark.shared_data
@@ -154,7 +156,41 @@ def test_tool_calls_beside_the_content_are_rendered_and_trained() -> None:
     r = get_template("chatml").render(conv)
     trained = "".join(r.text[a:b] for a, b in r.supervised)
     assert f'<tool_call>\n{{"name": "{call.name}", "arguments": ' in trained
-    assert "<tools>" in r.text and "<tools>" not in trained
+    listing = tool_prompt("hermes", conv.tools)  # chatml lists tools as the hermes protocol's prompt does
+    assert listing in r.text and "The tools you have:" not in trained
+
+
+TOOL_PROMPTS = {"agentflan": "call-lines", "llama2": "call-lines", "llama3": "llama3", "chatml": "hermes", "gemma": "hermes"}
+
+
+@pytest.mark.parametrize("name", sorted(TOOL_PROMPTS))
+def test_templates_list_tools_as_training_rows_and_evaluation_prompts_do(name: str, llama_tok) -> None:
+    """One tool listing (issue 9): given tools its system prompt does not name, a template writes
+    ``protocols.tool_prompt`` (the text recipe rows and protocol prompts carry) byte for byte, in the
+    training row, in the evaluation prompt and through the exported chat template alike."""
+    from agentflan.formats.openai import openai_messages, openai_tools
+
+    template = get_template(name, llama_tok)
+    tools = [
+        Tool("get_weather", "Current weather in a city (°C).", {"type": "object", "properties": {"city": {"type": "string"}}}),
+        Tool("clock", ""),
+    ]
+    listing = tool_prompt(TOOL_PROMPTS[name], tools)
+    if TOOL_PROMPTS[name] in protocol_names():
+        assert listing == get_protocol(TOOL_PROMPTS[name]).format_instruction(tools)
+    conv = Conversation("t", [Message("system", "Be brief."), Message("user", "Weather in Paris?"), Message("assistant", "Sunny.")], tools=tools)
+    row = template.render(conv).text
+    prompt = template.render_prompt(conv.messages[:2], tools)
+    served = llama_tok.apply_chat_template(
+        openai_messages(conv.messages[:2]), tools=openai_tools(tools), tokenize=False, add_generation_prompt=True, chat_template=template.chat_template
+    )
+    assert served == prompt and row.count(listing) == prompt.count(listing) == 1
+    through = row.index(listing) + len(listing)
+    assert row[:through] == prompt[:through]
+    ids = [llama_tok(text[:through], add_special_tokens=False)["input_ids"] for text in (row, prompt)]
+    assert ids[0] == ids[1] and len(ids[0]) > 20
+    if name == "agentflan":  # the Agent-FLAN JSONL writer lists missing tools as the template does
+        assert template.render(show_tools(conv)).text == row
 
 
 def test_tokenizer_template_without_generation_markers_finds_the_same_tokens(llama_tok) -> None:

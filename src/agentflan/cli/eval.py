@@ -196,8 +196,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     page = write_eval_page(args.out)
-    print(f"{outcome.new} scored now, {outcome.cached} from the cache; results in {outcome.directory}, page {page}")
-    return 0
+    failed = f", {outcome.failed} failed (listed in failed.jsonl)" if outcome.failed else ""
+    print(f"{outcome.new} scored now, {outcome.cached} from the cache{failed}; results in {outcome.directory}, page {page}")
+    return 1 if outcome.failed else 0
 
 
 def _build_agent_h(args: argparse.Namespace) -> int:

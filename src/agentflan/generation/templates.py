@@ -30,6 +30,7 @@ import yaml
 from agentflan.conversation import CAPABILITIES, Conversation, Message, Tool
 from agentflan.errors import ConfigError, InputError
 from agentflan.formats.openai import openai_messages, openai_tools
+from agentflan.generation.tool_list import tool_list_macro
 
 CAPABILITY_NAMES: tuple[str, ...] = (*CAPABILITIES, "untagged")
 """Capability ids used on tokens: the index in this tuple. Supervised tokens outside every span are untagged."""
@@ -266,6 +267,11 @@ def _catalogue() -> dict[str, dict[str, Any]]:
     return dict(yaml.safe_load(text))
 
 
+def _chat_template(entry: dict[str, Any]) -> str:
+    """A catalogue template's Jinja: its file, after the ``tool_list`` macro of its ``tool_prompt``."""
+    return tool_list_macro(str(entry["tool_prompt"])) + _jinja(entry["file"])
+
+
 @functools.cache
 def _jinja(file: str) -> str:
     return _data_dir().joinpath(file).read_text(encoding="utf-8")
@@ -297,7 +303,7 @@ def get_template(name: str, tokenizer: Any = None) -> Template:
         merged = {**{k: str(v) for k, v in (entry.get("defaults") or {}).items()}, **tokens}
         template = Template(
             name=name,
-            chat_template=_jinja(entry["file"]),
+            chat_template=_chat_template(entry),
             stop=tuple(entry.get("stop") or ()),
             description=str(entry.get("description") or ""),
             tokens=merged,

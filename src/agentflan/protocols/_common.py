@@ -13,7 +13,7 @@ import json
 import re
 import string
 from abc import abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -214,9 +214,14 @@ class ScanProtocol(AgentProtocol):
         return Rendered(text, tile(len(text), result.marks))
 
     def format_instruction(self, tools: list[Tool]) -> str:
-        return load_template(self.template).substitute(
-            tools=describe_tools(tools), tool_names=", ".join(t.name for t in tools)
-        )
+        return tool_prompt(self.template, tools)
+
+
+def tool_prompt(name: str, tools: Sequence[Tool]) -> str:
+    """The prompt ``data/protocols/<name>.txt`` telling a model which tools it has and how to call them:
+    ``$tools`` is :func:`describe_tools`, ``$tool_names`` the names, comma-separated. The chat
+    templates' own tool lists are this text too (:mod:`agentflan.generation.tool_list`)."""
+    return load_template(name).substitute(tools=describe_tools(tools), tool_names=", ".join(t.name for t in tools))
 
 
 @cache
@@ -231,7 +236,7 @@ def describe_tools(tools: Iterable[Tool]) -> str:
     and Agent-H's general prompt all use it, so a model is trained and evaluated on one layout. One
     entry per tool (``data/protocols/tool_entry.txt``: name, description, JSON-Schema parameters;
     the layout of the released Agent-FLAN rows), entries separated by a blank line."""
-    entry = _tool_entry()
+    entry = tool_entry()
     return "\n\n".join(
         entry.substitute(name=t.name, description=t.description, parameters=json.dumps(t.parameters, ensure_ascii=False))
         for t in tools
@@ -239,7 +244,8 @@ def describe_tools(tools: Iterable[Tool]) -> str:
 
 
 @cache
-def _tool_entry() -> string.Template:
+def tool_entry() -> string.Template:
+    """One tool's entry in :func:`describe_tools` (``$name``, ``$description``, ``$parameters``)."""
     path = DATA_DIR / "protocols" / "tool_entry.txt"
     return string.Template(path.read_text(encoding="utf-8").removesuffix("\n"))
 

@@ -100,20 +100,29 @@ def _call(name: str, value: object) -> ToolCall:
     return ToolCall(name, value if isinstance(value, dict) else {})
 
 
-_LITERAL_KEY = re.compile(r"""(["'])(name|arguments)\1\s*:\s*""")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # where Python's tokenizer starts a line (``ast`` counts lines so)
 
 
-def _literal_marks(text: str, start: int, close: int) -> list[Mark]:
-    """Name and argument spans in a one-line dict literal ``text[start:close + 1]`` (best effort:
-    a value is taken to run to the next key, or to the closing brace)."""
-    keys = list(_LITERAL_KEY.finditer(text, start, close))
+def _literal_marks(source: str, tree: ast.Dict, offset: int) -> list[Mark]:
+    """Name and argument spans of the dict literal ``source`` (at ``offset`` in the reply), from the
+    parser's own node positions: only the literal's top-level keys count, never a key inside the
+    arguments' text (``'{"name": null}'``); a quoted value's span is inside its quotes."""
+    starts = [0, *(m.end() for m in _LINE_BREAK.finditer(source))]
+
+    def at(line: int, byte_col: int) -> int:  # ``ast`` columns are UTF-8 byte offsets within a line
+        head = source[starts[line - 1] :].encode()[:byte_col]
+        return offset + starts[line - 1] + len(head.decode(errors="ignore"))
+
     marks: list[Mark] = []
-    for n, m in enumerate(keys):
-        value_end = keys[n + 1].start() if n + 1 < len(keys) else close
-        value = text[m.end() : value_end].rstrip().removesuffix(",").rstrip()
-        quoted = value[:1] in ("'", '"') and len(value) > 1
-        lo, hi = m.end() + quoted, m.end() + len(value) - quoted
-        marks.append((lo, hi, RETRIEVAL if m.group(2) == "name" else UNDERSTANDING))
+    for key, value in zip(tree.keys, tree.values, strict=True):
+        if not isinstance(key, ast.Constant) or key.value not in ("name", "arguments"):
+            continue
+        lo, hi = at(value.lineno, value.col_offset), at(value.end_lineno or value.lineno, value.end_col_offset or 0)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            written = ast.get_source_segment(source, value) or ""
+            quote = 3 if written.endswith(("'''", '"""')) else 1
+            lo, hi = lo + len(written) - len(written.lstrip("rRuUbBfF")) + quote, hi - quote
+        marks.append((lo, hi, RETRIEVAL if key.value == "name" else UNDERSTANDING))
     return marks
 
 
@@ -236,10 +245,12 @@ class GlaiveProtocol(ScanProtocol):
         line_end = text.find("\n", pos)
         line_end = len(text) if line_end < 0 else line_end
         close = text.rfind("}", pos, line_end)
+        source = text[pos : close + 1] if close > pos else ""
         try:
-            value = ast.literal_eval(text[pos : close + 1]) if close > pos else None  # literals only: safe on model output
+            tree = ast.parse(source, mode="eval").body
+            value = ast.literal_eval(tree)  # literals only: safe on model output
         except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            value = None
+            tree, value = None, None
         name = value.get("name") if isinstance(value, dict) else None
         if not isinstance(value, dict) or not isinstance(name, str) or not name.strip():
             return failure(FailureKind.MALFORMED, f"{self.OPEN} is not followed by a call object", text, step)
@@ -250,7 +261,8 @@ class GlaiveProtocol(ScanProtocol):
             return failure(FailureKind.MALFORMED, "the call object needs exactly 'name' and 'arguments'", text, step)
         if not call.arguments_ok or not isinstance(args, dict | str):
             return failure(FailureKind.BAD_ARGUMENTS, "'arguments' is not a JSON object", text, step)
-        return call, close + 1, _literal_marks(text, pos, close)
+        assert isinstance(tree, ast.Dict)  # literal_eval read a dict from it
+        return call, close + 1, _literal_marks(source, tree, pos)
 
 
 @register

@@ -177,7 +177,10 @@ class FormatFollowingSplit(SplitSpec):
     sources: list[str] = Field(min_length=1)
     n: int = Field(default=3000, ge=1)
     json_share: float = Field(default=0.5, ge=0.0, le=1.0)
-    tool_names: Literal["original", "qualified"] = "original"
+    #: ``qualified``: ToolBench APIs are ``tool.api`` in the prompt, the user turn and the answer;
+    #: ``release``: as the released j1s1 rows, the system prompt lists the API's own name while
+    #: the user turn names ``tool.api`` and the answer calls it.
+    tool_names: Literal["original", "qualified", "release"] = "original"
 
     def source_refs(self) -> dict[str, list[str]]:
         return {"sources": self.sources}

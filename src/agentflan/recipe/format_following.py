@@ -34,11 +34,17 @@ class CallExample:
     call: ToolCall
     #: the recipe source it came from (set by the build)
     source: str = ""
+    #: the API's name in the system prompt when it differs from the called name (the release's
+    #: j1s1 rows list ``api`` while the user turn and the answer call ``tool.api``)
+    listed_name: str | None = None
 
 
-def call_examples(conv: Conversation, evs: list[Event], key: str, *, qualify: bool = False) -> Iterator[CallExample]:
+def call_examples(
+    conv: Conversation, evs: list[Event], key: str, *, qualify: bool = False, list_original: bool = False
+) -> Iterator[CallExample]:
     """The calls of a trajectory usable as format-following answers: a thought, one call to an
-    offered tool, arguments that are a JSON object."""
+    offered tool, arguments that are a JSON object. ``qualify`` calls ToolBench APIs ``tool.api``;
+    ``list_original`` then lists the API in the system prompt under its own name, as the release does."""
     tools = {t.name: t for t in offered_tools(conv)}
     names = qualified_names(tools.values()) if qualify else {}
     for i, e in enumerate(evs):
@@ -56,6 +62,7 @@ def call_examples(conv: Conversation, evs: list[Event], key: str, *, qualify: bo
             tool=Tool(name, tool.description, tool.parameters),
             goal=step.thought.strip(),
             call=ToolCall(name, dict(call.arguments)),
+            listed_name=call.name if list_original and name != call.name else None,
         )
 
 
@@ -77,7 +84,10 @@ def format_following_rows(
 
 def format_following_row(ex: CallExample, kind: str, phrasings: Phrasings, rng: random.Random) -> Conversation:
     protocol = get_protocol(PROTOCOL[kind])
-    api = repr(ex.tool.to_dict())
+    listed = ex.tool.to_dict()
+    if ex.listed_name is not None:
+        listed["name"] = ex.listed_name
+    api = repr(listed)
     system = phrasings.fill(rng, "format_following.system", api=api, format=phrasings.fill(rng, f"format_following.format.{kind}"))
     if ex.call.arguments:
         params = repr([f"'{k}' is '{v if isinstance(v, str) else dumps(v)}'" for k, v in ex.call.arguments.items()])

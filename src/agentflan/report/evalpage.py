@@ -68,6 +68,14 @@ def _mean(values: Iterable[float]) -> float:
     return sum(vals) / len(vals) if vals else 0.0
 
 
+def _failed(summary: dict[str, Any]) -> str:
+    """Items the backend could not answer are counted beside the total: the metrics leave them out."""
+    n = summary.get("n_failed")
+    if not n:
+        return ""
+    return f" · <strong>{int(n)} failed</strong> (not in the metrics; why in failed.jsonl; a rerun retries them)"
+
+
 def write_eval_page(out_dir: Path) -> Path:
     """``OUT/index.html``: every suite under OUT with its metric table and charts (self-contained)."""
     out_dir = Path(out_dir)
@@ -86,7 +94,7 @@ def write_eval_page(out_dir: Path) -> Path:
         sections.append(
             f"<section><h2>{html.escape(str(summary.get('suite')))}</h2>"
             f"<p>model <code>{html.escape(str(summary.get('model')))}</code> · backend {html.escape(str(summary.get('backend')))}"
-            f" · {summary.get('n_items')} items</p>"
+            f" · {summary.get('n_items')} items{_failed(summary)}</p>"
             f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>{charts}</section>"
         )
     page = (

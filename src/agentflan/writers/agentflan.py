@@ -19,18 +19,17 @@ The schema has three roles and text only, so:
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any
 
-import yaml
-
-from agentflan import DATA_DIR
 from agentflan.conversation import Conversation, Message
-from agentflan.jsonutil import dumps
+from agentflan.protocols import tool_prompt
 from agentflan.protocols.base import AgentProtocol, AgentStep, get_protocol
 from agentflan.writers.base import RecordWriter, conversation_error, register
 
 PROTOCOL = "react"
+#: The tool prompt :func:`show_tools` lists tools with: the ``agentflan`` chat template's (its
+#: ``tool_prompt`` in ``data/templates/templates.yaml``), so a native row and its JSONL row render alike.
+TOOL_PROMPT = "call-lines"
 
 
 @register
@@ -95,8 +94,7 @@ def show_tools(conv: Conversation) -> Conversation:
     the same conversation object when nothing is missing."""
     if tools_shown(conv):
         return conv
-    text = _listing()
-    listing = text["tool_listing_intro"] + "".join(dumps(t.to_dict()) + "\n" for t in conv.tools) + text["tool_listing_outro"]
+    listing = tool_prompt(TOOL_PROMPT, conv.tools)
     messages = list(conv.messages)
     if messages and messages[0].role == "system":
         first = messages[0]
@@ -105,10 +103,3 @@ def show_tools(conv: Conversation) -> Conversation:
     else:
         messages.insert(0, Message(role="system", content=listing))
     return dataclasses.replace(conv, messages=messages)
-
-
-@functools.cache
-def _listing() -> dict[str, str]:
-    path = DATA_DIR / "formats" / "agentflan.yaml"
-    # shipped and known valid: libyaml's safe loader when present (same values, ~10x faster)
-    return dict(yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))

@@ -29,7 +29,8 @@ class FormatFollowing(SplitKind[FormatFollowingSplit]):
         if item.events is None:
             return
         sample = scan.result.examples[self.name]
-        for ex in call_examples(item.conv, item.events, item.key, qualify=self.spec.tool_names == "qualified"):
+        names = self.spec.tool_names
+        for ex in call_examples(item.conv, item.events, item.key, qualify=names != "original", list_original=names == "release"):
             ex.source = scan.source
             sample.offer(ex.key, ex)
 
