@@ -58,6 +58,12 @@ class TrainConfig(_Strict):
     max_length: int = Field(default=8192, gt=1, description="tokens per sequence; longer rows keep their start")
     packing: bool = Field(default=True, description="pack rows into max_length sequences without cross-attention; false pads")
 
+    train_on_prompt: bool = Field(
+        default=False,
+        description="loss on every token, prompts included (as LLaMA-Factory's train_on_prompt); false: only the "
+        "trained spans (assistant replies); evaluation loss stays on the trained spans",
+    )
+
     method: Literal["lora", "qlora", "full"] = Field(default="lora", description="lora | qlora (CUDA + bitsandbytes) | full")
     lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings")
 

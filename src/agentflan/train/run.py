@@ -67,7 +67,7 @@ def prepare_data(cfg: TrainConfig, tokenizer: Any, template: Template, out: Path
     if cfg.has_eval and len(eval_rows) == 0:  # the Trainer would refuse eval_strategy "steps" without eval rows
         key = "eval_data" if cfg.eval_data else f"eval_fraction ({cfg.eval_fraction})"
         raise ConfigError(f"{key}: no evaluation rows (raise it, or set eval_fraction: 0 to train without evaluation)")
-    train_ds, efficiency = make_dataset(train_rows, cfg.max_length, cfg.packing)
+    train_ds, efficiency = make_dataset(train_rows, cfg.max_length, cfg.packing, cfg.train_on_prompt)
     eval_ds = make_dataset(eval_rows, cfg.max_length, cfg.packing)[0] if len(eval_rows) else None
     stats = {
         "sources": [
@@ -81,6 +81,7 @@ def prepare_data(cfg: TrainConfig, tokenizer: Any, template: Template, out: Path
         "packing": cfg.packing,
         "packing_efficiency": efficiency,
         "max_length": cfg.max_length,
+        "train_on_prompt": cfg.train_on_prompt,
     }
     return PreparedData(train_ds, eval_ds, stats)
 
