@@ -27,10 +27,12 @@ suites:
 
 outputs (OUT defaults to eval_results):
   OUT/SUITE/results.jsonl   one scored item per line, appended as items finish
-  OUT/SUITE/summary.json    {"suite", "model", "backend", "metrics", "n_items", "versions"}
+  OUT/SUITE/summary.json    {"suite", "model", "backend", "metrics", "n_items", "n_failed", "versions"}
+  OUT/SUITE/failed.jsonl    items the backend still failed after its retries, with why (exit status 1)
   OUT/index.html            every suite under OUT with its table and charts
 Re-running the same command resumes: finished items are skipped, so an interrupted run loses
-nothing. A folder holding another model's results is refused (use --fresh or another --out).
+nothing, and failed items are asked again. A folder holding another model's results is refused
+(use --fresh or another --out).
 
 examples:
   agentflan eval hotpotqa --model out/final --data ../shared/data/hotpotqa/distractor_easy_medium.jsonl --limit 50
