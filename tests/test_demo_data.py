@@ -10,11 +10,21 @@ from pathlib import Path
 import pytest
 
 from agentflan.conversation import Conversation, validate
-from agentflan.demo import CHAT, FILES, HELDOUT, LAYOUTS, NEGATIVE_LAYOUTS, QUESTIONS, TRAJECTORIES, demo_file
+from agentflan.demo import (
+    CHAT,
+    EXTRACTION,
+    FILES,
+    HELDOUT,
+    LAYOUTS,
+    NEGATIVE_LAYOUTS,
+    QUESTIONS,
+    TRAJECTORIES,
+    demo_file,
+)
 from agentflan.demo.generate import generate
 from agentflan.demo.world import World, load_world
 from agentflan.evaluate.agent_h import score_agent_h
-from agentflan.evaluate.agent_h_build import build_agent_h, build_tool_need
+from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h, build_tool_need
 from agentflan.evaluate.toolneed import argument_errors, score_tool_need
 from agentflan.io import iter_records
 from agentflan.sources import read
@@ -53,14 +63,44 @@ def test_trajectories_call_an_offered_tool_with_valid_arguments(trajectories: li
 
 def test_held_out_argument_values_never_reach_training() -> None:
     world = World(load_world(), seed=0)
-    training_text = "".join(demo_file(n).read_text(encoding="utf-8") for n in (TRAJECTORIES, CHAT, LAYOUTS, NEGATIVE_LAYOUTS))
+    names = (TRAJECTORIES, CHAT, LAYOUTS, NEGATIVE_LAYOUTS, EXTRACTION)
+    training_text = "".join(demo_file(n).read_text(encoding="utf-8") for n in names)
+    repeated = {w for r in _records(EXTRACTION) for m in r["messages"] if m["role"] == "user" for w in m["content"].split()}
     for name, parts in world.tables.items():
         assert parts["heldout"] and parts["train"], name
-        assert not [v for v in parts["heldout"] if f'"{v}"' in training_text], name
+        assert not [v for v in parts["heldout"] if f'"{v}"' in training_text or v in repeated], name
     held_requests = [c["messages"][1]["content"] for c in _records(HELDOUT)]
     assert held_requests and not [r for r in held_requests if json.dumps(r, ensure_ascii=False) in training_text]
     questions = _records(QUESTIONS)
     assert questions and not [q for q in questions if q["question"] in training_text]
+
+
+def test_extraction_rows_copy_invented_values_from_their_requests() -> None:
+    """Every value an extraction reply names stands in its request and is invented (no table value):
+    only copying predicts it. Both kinds of turn (JSON of a request, plain repetition) occur."""
+    world = World(load_world(), seed=0)
+    known = {str(v) for parts in world.tables.values() for side in parts.values() for v in side}
+    tools = {t["name"]: t for t in load_world()["tools"]}
+    kinds = {"json": 0, "repeat": 0}
+    rows = _records(EXTRACTION)
+    assert len(rows) >= 1000
+    for row in rows:
+        turns = row["messages"][1:]
+        assert row["messages"][0]["role"] == "system" and len(turns) % 2 == 0, row["id"]
+        for request, reply in zip(turns[::2], turns[1::2], strict=True):
+            assert (request["role"], reply["role"]) == ("user", "assistant"), row["id"]
+            if reply["content"].startswith("{"):
+                kinds["json"] += 1
+                values = json.loads(reply["content"])
+                assert any(set(values) == set(t["arguments"]) for t in tools.values()), row["id"]
+                values = list(values.values())
+            else:
+                kinds["repeat"] += 1
+                assert request["content"].endswith(reply["content"]), row["id"]
+                values = reply["content"].split(" ")
+            for v in values:
+                assert str(v) in request["content"] and str(v) not in known, (row["id"], v)
+    assert kinds["json"] > 1000 and kinds["repeat"] > 1000
 
 
 def test_ids_are_unique_across_the_demo_files() -> None:
@@ -72,7 +112,7 @@ def test_layout_rows_are_the_evaluation_prompts_and_their_replies_score_right(tm
     """One rendering of each: the tool-need and Agent-H items the suites build from the training
     trajectories have exactly the system and user messages of the training rows, and the trained
     reply is what each suite scores as right."""
-    need = build_tool_need([str(demo_file(TRAJECTORIES))], size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False)
+    need = build_tool_need([str(demo_file(TRAJECTORIES))], BuildOptions(tool_need_size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False))
     rows = {r["id"].removeprefix("layout-"): r["messages"] for r in _records(LAYOUTS)}
     assert {it.id for it in need} == set(rows)
     for item in need:
@@ -84,8 +124,8 @@ def test_layout_rows_are_the_evaluation_prompts_and_their_replies_score_right(tm
 
     questions = tmp_path / "train_questions.jsonl"
     questions.write_text("".join(json.dumps(q) + "\n" for q in World(load_world(), seed=0).questions("train")), encoding="utf-8")
-    agent_h = build_agent_h([str(demo_file(TRAJECTORIES))], general_questions=[str(questions)],
-                            size=len(_records(NEGATIVE_LAYOUTS)) // 2, seed=0, builtin=False)
+    agent_h = build_agent_h([str(demo_file(TRAJECTORIES))], BuildOptions(size=len(_records(NEGATIVE_LAYOUTS)) // 2, seed=0, builtin=False),
+                            general_questions=[str(questions)])
     negatives = {r["id"].removeprefix("negative-"): r["messages"] for r in _records(NEGATIVE_LAYOUTS)}
     assert {it.id for it in agent_h} == set(negatives)
     assert {it.meta["kind"] for it in agent_h} == {"tool_query/no_tools", "tool_query/unrelated_tools", "general/with_tools"}
@@ -102,7 +142,7 @@ def test_training_text_and_evaluation_prompt_are_one_rendering() -> None:
     from agentflan.generation.templates import get_template
 
     template = get_template("agentflan")
-    need = {it.id: it for it in build_tool_need([str(demo_file(TRAJECTORIES))], size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False)}
+    need = {it.id: it for it in build_tool_need([str(demo_file(TRAJECTORIES))], BuildOptions(tool_need_size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False))}
     rows = {c.id.removeprefix("layout-"): c for c in read(demo_file(LAYOUTS), format="openai")}
     for item_id in ("n0001/react", "n0001/general"):
         prompt = template.render_prompt(need[item_id].messages)

@@ -16,6 +16,7 @@ from agentflan.train.packing import (
     PackedCollator,
     PaddingCollator,
     best_fit_decreasing,
+    make_dataset,
     packing_efficiency,
 )
 from agentflan.train.tokenize import IGNORE_INDEX, NO_CAPABILITY, encode
@@ -72,6 +73,31 @@ def test_collator_restarts_positions_and_separates_labels() -> None:
     assert padded["input_ids"].shape == (3, 5)
     assert padded["attention_mask"].sum(1).tolist() == [5, 3, 4]
     assert (padded["labels"][1, 3:] == IGNORE_INDEX).all() and (padded["input_ids"][1, 3:] == 3).all()
+
+
+def test_train_on_prompt_makes_every_token_a_target_and_keeps_conversations_apart(tiny_llama_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from agentflan.demo import TRAJECTORIES, demo_file
+    from agentflan.sources import read
+    from agentflan.train.data import RowIndex
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_llama_dir))
+    convs = [c for _, c in zip(range(6), read(demo_file(TRAJECTORIES)), strict=False)]
+    encoded = encode(convs, tok, get_template("agentflan", tok), max_length=4096)
+    rows = RowIndex([encoded], np.zeros(6, dtype=np.int32), np.arange(6, dtype=np.int64))
+    replies_only = PackedCollator()([make_dataset(rows, 16384, packing=True)[0][0]])
+    everything = PackedCollator()([make_dataset(rows, 16384, packing=True, train_on_prompt=True)[0][0]])
+    assert torch.equal(replies_only["input_ids"], everything["input_ids"])
+    starts = (everything["position_ids"][0] == 0).nonzero().flatten().tolist()
+    assert len(starts) == 6
+    targets = everything["labels"][0] != IGNORE_INDEX
+    assert (~targets).nonzero().flatten().tolist() == starts  # all but each conversation's first token
+    assert torch.equal(everything["labels"][0][targets], everything["input_ids"][0][targets])
+    trained = replies_only["labels"][0] != IGNORE_INDEX
+    assert 0 < int(trained.sum()) < int(targets.sum()) // 3  # the prompts are most of the tokens
+    assert torch.equal(replies_only["labels"][0][trained], everything["labels"][0][trained])
+    assert torch.equal(replies_only["capability"], everything["capability"])  # curves stay per capability
 
 
 @pytest.mark.slow

@@ -15,7 +15,8 @@ CHAT = "chat.jsonl"  # ShareGPT general chat, no tools
 QUESTIONS = "questions.jsonl"  # {"id", "question", "answer"}, tool-free, held out for evaluation
 LAYOUTS = "eval_layouts.jsonl"  # request -> call in the evaluation's own prompts (format following)
 NEGATIVE_LAYOUTS = "negative_layouts.jsonl"  # plain replies in the evaluation's own prompts (negatives)
-FILES = (TRAJECTORIES, HELDOUT, CHAT, QUESTIONS, LAYOUTS, NEGATIVE_LAYOUTS)
+EXTRACTION = "extraction.jsonl"  # requests with invented values -> their values as JSON (dense copying)
+FILES = (TRAJECTORIES, HELDOUT, CHAT, QUESTIONS, LAYOUTS, NEGATIVE_LAYOUTS, EXTRACTION)
 
 
 def demo_dir() -> Path:

@@ -14,7 +14,9 @@ construction:
   under the protocol prompt and as a ``{"name", "arguments"}`` line under the general prompt;
 - ``negative_layouts.jsonl``: a tool request with no or only unrelated tools, or an ordinary
   question with tools offered -> a plain reply (``Thought: ... Final Answer: ...`` under the
-  protocol prompt, plain text under the general one): the paper's two kinds of negatives.
+  protocol prompt, plain text under the general one): the paper's two kinds of negatives;
+- ``extraction.jsonl``: requests with freshly invented values -> the values as JSON, and lists of
+  invented values repeated: dense copy targets (:meth:`~agentflan.demo.world.World.extraction`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.conversation import ToolCall
-from agentflan.demo import CHAT, HELDOUT, LAYOUTS, NEGATIVE_LAYOUTS, QUESTIONS, TRAJECTORIES, demo_dir
+from agentflan.demo import (
+    CHAT,
+    EXTRACTION,
+    HELDOUT,
+    LAYOUTS,
+    NEGATIVE_LAYOUTS,
+    QUESTIONS,
+    TRAJECTORIES,
+    demo_dir,
+)
 from agentflan.demo.world import HELDOUT as HELD_SIDE
 from agentflan.demo.world import TRAIN, World, load_world
 from agentflan.evaluate.base import EvalItem
@@ -50,11 +61,14 @@ def generate(out: Path, seed: int = 0) -> dict[str, Path]:
     train_questions, held_questions = world.questions(TRAIN), world.questions(HELD_SIDE)
     chat = [{"id": f"chat-{q['id']}", "conversations": [{"from": "human", "value": q["question"]}, {"from": "gpt", "value": q["answer"]}]}
             for q in train_questions]
-    paths = {name: out / name for name in (TRAJECTORIES, HELDOUT, CHAT, QUESTIONS, LAYOUTS, NEGATIVE_LAYOUTS)}
+    extraction_rng = random.Random(f"{seed}/extraction")
+    extraction = [world.extraction(f"extract-{i:05d}", extraction_rng) for i in range(int(sizes.get("extraction", 0)))]
+    paths = {name: out / name for name in (TRAJECTORIES, HELDOUT, CHAT, QUESTIONS, LAYOUTS, NEGATIVE_LAYOUTS, EXTRACTION)}
     _write(paths[TRAJECTORIES], train)
     _write(paths[HELDOUT], held)
     _write(paths[CHAT], chat)
     _write(paths[QUESTIONS], held_questions)
+    _write(paths[EXTRACTION], extraction)
     with tempfile.TemporaryDirectory() as tmp:  # the builders read files: the training side only
         traj_file, q_file = Path(tmp) / TRAJECTORIES, Path(tmp) / "train_questions.jsonl"
         _write(traj_file, train)
@@ -67,9 +81,9 @@ def generate(out: Path, seed: int = 0) -> dict[str, Path]:
 
 def layout_rows(world: World, trajectories: Path, n: int, seed: int) -> list[dict[str, Any]]:
     """Tool-need prompts of the training trajectories, answered with the reference call."""
-    from agentflan.evaluate.agent_h_build import build_tool_need
+    from agentflan.evaluate.agent_h_build import BuildOptions, build_tool_need
 
-    items = build_tool_need([str(trajectories)], size=n, seed=seed, protocol=PROTOCOL, builtin=False)
+    items = build_tool_need([str(trajectories)], BuildOptions(tool_need_size=n, seed=seed, protocol=PROTOCOL, builtin=False))
     thoughts = {c["id"]: c["messages"][2]["content"] for c in _read(trajectories)}
     rows = []
     for item in items:
@@ -86,10 +100,10 @@ def layout_rows(world: World, trajectories: Path, n: int, seed: int) -> list[dic
 def negative_rows(world: World, trajectories: Path, questions: Path, train: list[dict[str, Any]],
                   train_questions: list[dict[str, str]], n: int, seed: int) -> list[dict[str, Any]]:
     """Agent-H prompts of the training requests and questions, answered without a call."""
-    from agentflan.evaluate.agent_h_build import build_agent_h
+    from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h
 
-    items = build_agent_h([str(trajectories)], general_questions=[str(questions)], size=n, seed=seed,
-                          protocol=PROTOCOL, builtin=False)
+    items = build_agent_h([str(trajectories)], BuildOptions(size=n, seed=seed, protocol=PROTOCOL, builtin=False),
+                          general_questions=[str(questions)])
     by_id = {c["id"]: c for c in train}
     answers = {q["id"]: q["answer"] for q in train_questions}
     pools = world.world

@@ -22,7 +22,9 @@ from typing import Any
 
 import yaml
 
+from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
+from agentflan.formats.openai import openai_call, openai_tools
 
 TRAIN, HELDOUT = "train", "heldout"
 
@@ -73,15 +75,16 @@ class World:
 
     def schema(self, tool: dict[str, Any]) -> dict[str, Any]:
         """The tool in the OpenAI ``tools`` shape."""
-        return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
-                                                  "parameters": tool["parameters"]}}
+        return openai_tools([Tool(tool["name"], tool["description"], tool["parameters"])])[0]
 
-    def value(self, kind: str, side: str, rng: random.Random) -> Any:
-        """One value of an argument kind: a table entry of ``side`` (or, in training, sometimes an
-        invented one), a number, a tracking number or a time."""
+    def value(self, kind: str, side: str, rng: random.Random, invent: float | None = None) -> Any:
+        """One value of an argument kind: a table entry of ``side`` (or, in training, an invented one
+        with probability ``invent``, by default world.yaml's ``invented.fraction``), a number, a
+        tracking number or a time."""
         if kind in self.tables:
             invented = self.world.get("invented") or {}
-            if side == TRAIN and kind in invented.get("kinds", {}) and rng.random() < float(invented["fraction"]):
+            share = float(invented.get("fraction", 0.0)) if invent is None else invent
+            if side == TRAIN and kind in invented.get("kinds", {}) and rng.random() < share:
                 return self.invented(kind, rng)
             return rng.choice(self.tables[kind][side])
         numbers = {k: v[side] if isinstance(v, dict) and side in v else v for k, v in self.world["numbers"].items()}
@@ -95,9 +98,10 @@ class World:
 
     def invented(self, kind: str, rng: random.Random) -> str:
         """A made-up value of a table kind, shaped as world.yaml's ``invented.kinds[kind]`` says:
-        ``words`` capitalised words of ``syllables`` each, or ``letters`` upper-case letters."""
+        ``words`` capitalised words of ``syllables`` each, or ``letters`` upper-case letters; never
+        a value, nor a word of a value, of any table (an invented ticker is no held-out currency code)."""
         spec = self.world["invented"]["kinds"][kind]
-        known = {str(v) for parts in self.tables[kind].values() for v in parts}
+        known = {w for table in self.tables.values() for side in table.values() for v in side for w in [str(v), *str(v).split()]}
         while True:
             if "letters" in spec:
                 n = rng.randint(int(spec["letters"]["min"]), int(spec["letters"]["max"]))
@@ -109,7 +113,7 @@ class World:
                     for _ in range(int(spec["words"]))
                 ]
                 value = " ".join(w.capitalize() for w in words)
-            if value not in known:
+            if value not in known and not known.intersection(value.split()):
                 return value
 
     @staticmethod
@@ -118,12 +122,12 @@ class World:
             return rng.randint(int(spec["min"]), int(spec["max"]))
         return rng.choice(spec)
 
-    def draw_call(self, tool: dict[str, Any], side: str, rng: random.Random) -> Call:
+    def draw_call(self, tool: dict[str, Any], side: str, rng: random.Random, invent: float | None = None) -> Call:
         arguments: dict[str, Any] = {}
         for arg, kind in tool["arguments"].items():
-            value = self.value(kind, side, rng)
+            value = self.value(kind, side, rng, invent)
             while value in arguments.values() and kind in self.tables:  # from and to differ
-                value = self.value(kind, side, rng)
+                value = self.value(kind, side, rng, invent)
             arguments[arg] = value
         return Call(tool, arguments, string.Template(rng.choice(tool["requests"])).substitute(arguments))
 
@@ -142,14 +146,33 @@ class World:
                 {"role": "system", "content": self.world["system"]},
                 {"role": "user", "content": call.request},
                 {"role": "assistant", "content": call.fill(rng.choice(tool["thoughts"])),
-                 "tool_calls": [{"id": call_id, "type": "function",
-                                 "function": {"name": tool["name"], "arguments": json.dumps(call.arguments, ensure_ascii=False)}}]},
+                 "tool_calls": [openai_call(ToolCall(tool["name"], call.arguments, raw_arguments=json.dumps(call.arguments, ensure_ascii=False),
+                                                     id=call_id), arguments="text")]},
                 {"role": "tool", "tool_call_id": call_id, "name": tool["name"],
                  "content": json.dumps({**call.arguments, **observation}, ensure_ascii=False)},
                 {"role": "assistant", "content": call.fill(tool["answer"], observation)},
             ],
             "tools": [self.schema(t) for t in offered],
         }
+
+    def extraction(self, conv_id: str, rng: random.Random) -> dict[str, Any]:
+        """One argument-extraction conversation (world.yaml's ``extraction``): requests whose table
+        values are all invented, each answered with its arguments as one JSON object -- dense copy
+        targets that no memorised value can predict."""
+        spec = self.world["extraction"]
+        messages = [{"role": "system", "content": spec["system"]}]
+        repeat = spec.get("repeat") or {}
+        for _ in range(rng.randint(int(spec["turns"]["min"]), int(spec["turns"]["max"]))):
+            if rng.random() < float(repeat.get("share", 0.0)):
+                n = rng.randint(int(repeat["count"]["min"]), int(repeat["count"]["max"]))
+                values = " ".join(str(self.value(rng.choice(repeat["kinds"]), TRAIN, rng, invent=1.0)) for _ in range(n))
+                messages += [{"role": "user", "content": string.Template(repeat["request"]).substitute(values=values)},
+                             {"role": "assistant", "content": values}]
+                continue
+            call = self.draw_call(rng.choice(self.world["tools"]), TRAIN, rng, invent=1.0)
+            messages += [{"role": "user", "content": call.request},
+                         {"role": "assistant", "content": json.dumps(call.arguments, ensure_ascii=False)}]
+        return {"id": conv_id, "messages": messages}
 
     def _observed(self, spec: Any, rng: random.Random) -> Any:
         return self._number(spec, rng)

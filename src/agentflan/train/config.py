@@ -46,6 +46,9 @@ class TrainConfig(_Strict):
     Each field's description is the documentation of its key (``agentflan train --help`` lists them)."""
 
     model: str = Field(description="path or hub id of a causal LM, or a .gguf file (converted once)")
+    tokenizer: str | None = Field(
+        default=None, description="path or hub id of the tokenizer, when not the model's own (none: the model's)"
+    )
     template: str = Field(default="agentflan", description="chat template: agentflan | llama2 | llama3 | chatml | gemma | tokenizer (its own chat_template)")
     data: list[DataSource] = Field(
         description="corpora: a path, a list of paths, or [{path, format, weight}]; weight 0.5 keeps a seeded half, 2 repeats twice"
@@ -54,6 +57,12 @@ class TrainConfig(_Strict):
     eval_fraction: float = Field(default=0.0, ge=0, lt=1, description="instead of eval_data: a share of each corpus held out by id hash")
     max_length: int = Field(default=8192, gt=1, description="tokens per sequence; longer rows keep their start")
     packing: bool = Field(default=True, description="pack rows into max_length sequences without cross-attention; false pads")
+
+    train_on_prompt: bool = Field(
+        default=False,
+        description="loss on every token, prompts included (as LLaMA-Factory's train_on_prompt); false: only the "
+        "trained spans (assistant replies); evaluation loss stays on the trained spans",
+    )
 
     method: Literal["lora", "qlora", "full"] = Field(default="lora", description="lora | qlora (CUDA + bitsandbytes) | full")
     lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings")

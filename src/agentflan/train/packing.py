@@ -63,26 +63,32 @@ def packing_efficiency(lengths: Sequence[int] | np.ndarray, bins: Sequence[Seque
 
 
 class BinDataset(Dataset):
-    """Item ``i`` is the list of rows (``input_ids``, ``labels``, ``capability``) of bin ``i``."""
+    """Item ``i`` is the list of rows (``input_ids``, ``labels``, ``capability``) of bin ``i``.
+    With ``train_on_prompt`` every token is a target (labels = input ids), not only the trained
+    spans: the prompt's tokens add gradient, e.g. to a tiny model learned from scratch."""
 
-    def __init__(self, rows: RowIndex, bins: list[list[int]]):
+    def __init__(self, rows: RowIndex, bins: list[list[int]], train_on_prompt: bool = False):
         self.rows = rows
         self.bins = bins
+        self.train_on_prompt = train_on_prompt
 
     def __len__(self) -> int:
         return len(self.bins)
 
     def __getitem__(self, i: int) -> list[dict[str, np.ndarray]]:
-        return [self.rows.get(j) for j in self.bins[i]]
+        rows = [self.rows.get(j) for j in self.bins[i]]
+        if self.train_on_prompt:
+            rows = [{**r, "labels": r["input_ids"]} for r in rows]
+        return rows
 
 
-def make_dataset(rows: RowIndex, max_length: int, packing: bool) -> tuple[BinDataset, float]:
+def make_dataset(rows: RowIndex, max_length: int, packing: bool, train_on_prompt: bool = False) -> tuple[BinDataset, float]:
     """Bins for training (packed, or one row per bin) and the packing efficiency they reach."""
     lengths = rows.lengths()
     if packing:
         bins = best_fit_decreasing(lengths, max_length)
-        return BinDataset(rows, bins), packing_efficiency(lengths, bins, max_length)
-    return BinDataset(rows, [[i] for i in range(len(rows))]), 1.0
+        return BinDataset(rows, bins, train_on_prompt), packing_efficiency(lengths, bins, max_length)
+    return BinDataset(rows, [[i] for i in range(len(rows))], train_on_prompt), 1.0
 
 
 class PackedCollator(DataCollatorWithFlattening):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, unloadable
 from agentflan.generation.gguf import resolve_model
 from agentflan.generation.templates import Template, get_template
 from agentflan.io import write_json
@@ -67,7 +67,7 @@ def prepare_data(cfg: TrainConfig, tokenizer: Any, template: Template, out: Path
     if cfg.has_eval and len(eval_rows) == 0:  # the Trainer would refuse eval_strategy "steps" without eval rows
         key = "eval_data" if cfg.eval_data else f"eval_fraction ({cfg.eval_fraction})"
         raise ConfigError(f"{key}: no evaluation rows (raise it, or set eval_fraction: 0 to train without evaluation)")
-    train_ds, efficiency = make_dataset(train_rows, cfg.max_length, cfg.packing)
+    train_ds, efficiency = make_dataset(train_rows, cfg.max_length, cfg.packing, cfg.train_on_prompt)
     eval_ds = make_dataset(eval_rows, cfg.max_length, cfg.packing)[0] if len(eval_rows) else None
     stats = {
         "sources": [
@@ -81,6 +81,7 @@ def prepare_data(cfg: TrainConfig, tokenizer: Any, template: Template, out: Path
         "packing": cfg.packing,
         "packing_efficiency": efficiency,
         "max_length": cfg.max_length,
+        "train_on_prompt": cfg.train_on_prompt,
     }
     return PreparedData(train_ds, eval_ds, stats)
 
@@ -101,9 +102,17 @@ def resolve_bf16(setting: bool | str) -> bool:
 
 
 def load_tokenizer(cfg: TrainConfig) -> Any:
+    """The model's own tokenizer, or ``cfg.tokenizer``, whose load failure is named as the tokenizer's
+    (the caller words the model's own)."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
+    if cfg.tokenizer is None:
+        tokenizer = AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
+    else:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer, trust_remote_code=cfg.trust_remote_code)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(unloadable(cfg.tokenizer, exc, "tokenizer")) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
