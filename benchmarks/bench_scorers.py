@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         pass
 
     from agentflan.evaluate.agent_h import score_agent_h
-    from agentflan.evaluate.agent_h_build import build_agent_h, build_tool_need, load_sources
+    from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h, build_tool_need, load_sources
     from agentflan.evaluate.similarity import EmbeddingSimilarity, LexicalSimilarity, embedding_available
     from agentflan.evaluate.tool_steps import score_items
     from agentflan.evaluate.tool_steps_build import build_tool_steps, read_trajectories
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     t0 = time.perf_counter()
     corpus = load_sources([str(s) for s in sources])
-    h_items = build_agent_h(size=args.agent_h_size, corpus=corpus)
+    h_items = build_agent_h(options=BuildOptions(size=args.agent_h_size), corpus=corpus)
     rows.append(("agent-h build (load sources + draw)", len(h_items), time.perf_counter() - t0))
 
     h_resp = agent_h_responses(len(h_items), rng)

@@ -16,6 +16,7 @@ from agentflan.evaluate.agent_h_build import (
     KIND_GENERAL,
     KIND_NO_TOOLS,
     KIND_UNRELATED,
+    BuildOptions,
     build_agent_h,
     build_summary,
     build_tool_need,
@@ -39,16 +40,16 @@ def _shared_sources() -> list[str]:
 
 
 def test_same_seed_same_bytes_other_seed_other_items(tmp_path: Path) -> None:
-    a = build_agent_h(size=60, seed=7, out=tmp_path / "a.jsonl")
-    build_agent_h(size=60, seed=7, out=tmp_path / "b.jsonl")
-    build_agent_h(size=60, seed=8, out=tmp_path / "c.jsonl")
+    a = build_agent_h(options=BuildOptions(size=60, seed=7), out=tmp_path / "a.jsonl")
+    build_agent_h(options=BuildOptions(size=60, seed=7), out=tmp_path / "b.jsonl")
+    build_agent_h(options=BuildOptions(size=60, seed=8), out=tmp_path / "c.jsonl")
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     assert (tmp_path / "a.jsonl").read_bytes() != (tmp_path / "c.jsonl").read_bytes()
     assert [item_to_dict(i) for i in read_items(tmp_path / "a.jsonl")] == [item_to_dict(i) for i in a]
 
 
 def test_both_kinds_two_prompts_each(tmp_path: Path) -> None:
-    items = build_agent_h(size=80, seed=0)
+    items = build_agent_h(options=BuildOptions(size=80, seed=0))
     summary = build_summary(items, 80)
     assert summary["samples"] == 80 and summary["items"] == 160 and summary["short_by"] == 0
     assert set(summary["kinds"]) == {KIND_NO_TOOLS, KIND_UNRELATED, KIND_GENERAL}
@@ -71,7 +72,7 @@ def test_both_kinds_two_prompts_each(tmp_path: Path) -> None:
 
 
 def test_offered_tools_are_unrelated_and_never_generic() -> None:
-    items = build_agent_h(_shared_sources(), size=600, seed=1)
+    items = build_agent_h(_shared_sources(), BuildOptions(size=600, seed=1))
     generic = word_list("generic_tools.txt")
     checked = 0
     for it in items:
@@ -89,7 +90,7 @@ def test_shared_sources_yield_and_fill_the_paper_size() -> None:
     # built-in 61 + ToolBench queries 10 + ToolBench answers 13 + Glaive 73 (106 rows, 33 repeats)
     assert len(corpus.tool_queries) == 157
     assert len(corpus.general) > 14000  # MMLU test, Glaive tool-free chats, built-in questions
-    items = build_agent_h(size=1845, seed=0, corpus=corpus)
+    items = build_agent_h(options=BuildOptions(size=1845, seed=0), corpus=corpus)
     summary = build_summary(items, 1845)
     assert summary["samples"] == 1845 and summary["short_by"] == 0
     tool_samples = summary["kinds"][KIND_NO_TOOLS] + summary["kinds"][KIND_UNRELATED]
@@ -100,19 +101,19 @@ def test_shared_sources_yield_and_fill_the_paper_size() -> None:
 
 def test_bad_options_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="protocol must be one of"):
-        build_agent_h(size=4, protocol="fireact")
+        build_agent_h(options=BuildOptions(size=4, protocol="fireact"))
     with pytest.raises(ConfigError, match="tool_fraction"):
-        build_agent_h(size=4, tool_fraction=1.5)
+        build_agent_h(options=BuildOptions(size=4, tool_fraction=1.5))
 
 
 def test_short_sources_say_so() -> None:
-    items = build_agent_h(size=5000, seed=0)
+    items = build_agent_h(options=BuildOptions(size=5000, seed=0))
     summary = build_summary(items, 5000)
     assert summary["samples"] == 2 * 61 + 162 and summary["short_by"] == 5000 - summary["samples"]
 
 
 def test_tool_need_items_offer_an_acceptable_tool() -> None:
-    items = build_tool_need(_shared_sources(), seed=0)
+    items = build_tool_need(_shared_sources(), BuildOptions(seed=0))
     assert len(items) == 2 * 157
     for it in items:
         offered = {t.name for t in it.tools}
@@ -154,7 +155,7 @@ def test_bad_records_name_file_and_line(tmp_path: Path) -> None:
 
 def test_item_file_errors(tmp_path: Path) -> None:
     path = tmp_path / "items.jsonl"
-    items = build_agent_h(size=2, seed=0)
+    items = build_agent_h(options=BuildOptions(size=2, seed=0))
     write_items(items, path)
     lines = path.read_text().splitlines()
     path.write_text(lines[0] + "\n" + json.dumps({"id": "x", "messages": []}) + "\n")
@@ -177,7 +178,7 @@ def test_one_file_can_carry_both_sides(tmp_path: Path) -> None:
     from agentflan.evaluate.agent_h import make_suite
 
     path = tmp_path / "h.jsonl"
-    items = build_agent_h(size=20, seed=0, tool_need=True, tool_need_size=5, out=path)
+    items = build_agent_h(options=BuildOptions(size=20, seed=0, tool_need=True, tool_need_size=5), out=path)
     kinds = [it.meta["kind"] for it in items]
     assert kinds.count("tool_need") == 10 and len(items) == 50
     assert "tool_need" in kinds[:25]  # spread through the file, so --limit keeps both sides
@@ -203,22 +204,23 @@ def test_garbage_tool_query_rows_are_rejected_not_crashed(tmp_path: Path, rows: 
     assert len(corpus.tool_queries) + rejects.stats.rejected == len(rows)
 
 
-def test_build_defaults_have_one_home() -> None:
-    """The build functions and the agent-h / tool-need suite options take their defaults from BuildOptions."""
+def test_build_settings_have_one_home() -> None:
+    """The build functions take one BuildOptions (no parameter repeats one of its fields), and the
+    agent-h / tool-need suite options default as it does."""
     import dataclasses
     import inspect
 
     from agentflan.evaluate.agent_h import AgentHOptions
-    from agentflan.evaluate.agent_h_build import DEFAULTS, BuildOptions
+    from agentflan.evaluate.agent_h_build import DEFAULTS
     from agentflan.evaluate.toolneed import ToolNeedOptions
 
-    base = dataclasses.asdict(DEFAULTS)
-    assert base == dataclasses.asdict(BuildOptions())
+    fields = {f.name for f in dataclasses.fields(BuildOptions)}
     for fn in (build_agent_h, build_tool_need):
-        for name, p in inspect.signature(fn).parameters.items():
-            if name in base and not (fn is build_tool_need and name == "size"):  # tool-need: None, every query
-                assert p.default == base[name], (fn.__name__, name)
-    assert {k: v for k, v in dataclasses.asdict(AgentHOptions()).items() if k in base} == base
-    assert {k: v for k, v in dataclasses.asdict(ToolNeedOptions()).items() if k in base and k != "size"} == {
-        k: v for k, v in base.items() if k not in ("size", "tool_fraction")
-    }
+        params = inspect.signature(fn).parameters
+        assert not fields & set(params) and params["options"].default is DEFAULTS, fn.__name__
+    base = dataclasses.asdict(DEFAULTS)
+    assert dataclasses.asdict(BuildOptions.of(AgentHOptions(), tool_need=False)) == base  # the suite scores tool need too
+    need = dataclasses.asdict(BuildOptions.of(ToolNeedOptions()))
+    assert {k: need[k] for k in ("seed", "protocol", "max_tools", "builtin")} == {k: base[k] for k in ("seed", "protocol", "max_tools", "builtin")}
+    with pytest.raises(ConfigError, match="tool_need_size"):
+        build_tool_need(options=BuildOptions(tool_need_size=-1))

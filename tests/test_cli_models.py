@@ -7,6 +7,8 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,7 +121,103 @@ def test_a_hub_that_answers_but_lacks_the_model_is_one_line_and_its_retries_are_
     first = next(p for p in asked if "nosuch-model" in p)
     assert asked.count(first) >= 2, asked  # the hub client did retry the 503
     _no_hub_chatter(done.stderr)
-    _one_line(done, "model 'some-org/nosuch-model'")
+    _one_line(done, "model 'some-org/nosuch-model'", "has no such repository (HTTP 404 for http://127.0.0.1:")
+    assert "couldn't connect" not in done.stderr
+
+
+@contextmanager
+def _hub_without_models(status: int, code: str | None) -> Iterator[dict[str, str]]:
+    """A real HTTP hub on 127.0.0.1 that answers every request with ``status`` (and the hub's
+    ``X-Error-Code`` when given), as a mirror or huggingface.co answers for an id it does not have."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Hub(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(status)
+            if code:
+                self.send_header("X-Error-Code", code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield {"HF_ENDPOINT": f"http://127.0.0.1:{server.server_port}", "HF_HUB_CACHE": "hub-cache"}
+    finally:
+        server.shutdown()
+
+
+def _tiny_corpus(tmp_path: Path) -> str:
+    row = {"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]}
+    (tmp_path / "data.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    return "data.jsonl"
+
+
+def test_a_hub_id_the_hub_does_not_have_is_named_as_such_for_model_and_tokenizer(tmp_path: Path, tiny_llama_dir: Path) -> None:
+    """Not transformers' "couldn't connect": the hub answered, and had no such repository. A mirror may answer
+    a bare 404 (chat's model here); huggingface.co answers 401 with RepoNotFound (train's tokenizer here)."""
+    data = _tiny_corpus(tmp_path)
+    (tmp_path / "run.yaml").write_text(
+        f"model: {tiny_llama_dir}\ntokenizer: some-org/nosuch-tokenizer\ndata: {data}\noutput_dir: out\n", encoding="utf-8"
+    )
+    with _hub_without_models(404, None) as hub:
+        chat = _agentflan("chat", "--model", "some-org/nosuch-model", cwd=tmp_path, hub=hub)
+    _one_line(chat, "model 'some-org/nosuch-model' could not be loaded (not a local folder; as a Hugging Face hub id): the hub",
+              f"has no such repository (HTTP 404 for {hub['HF_ENDPOINT']}/some-org/nosuch-model/")
+    with _hub_without_models(401, "RepoNotFound") as hub:
+        train = _agentflan("train", "run.yaml", "--prepare-only", cwd=tmp_path, hub=hub)
+    _one_line(train, "agentflan train: error: tokenizer 'some-org/nosuch-tokenizer' could not be loaded (not a local folder",
+              f"has no such repository (HTTP 401 for {hub['HF_ENDPOINT']}/some-org/nosuch-tokenizer/")
+    for done in (chat, train):
+        _no_hub_chatter(done.stderr)
+        assert "couldn't connect" not in done.stderr
+
+
+def _main_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> None:
+    """``agentflan ARGV`` in this process (no second torch import): exit 2 and one stderr line holding ``needles``."""
+    from agentflan.cli import main
+
+    assert main(argv) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and all(n in lines[0] for n in needles), lines
+
+
+def test_train_probes_a_separate_tokenizer_like_the_model_after_the_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / _tiny_corpus(tmp_path)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
+    config = tmp_path / "run.yaml"
+    config.write_text(f"model: {model}\ntokenizer: {tmp_path / 'no-such-tokenizer'}\ndata: {data}\noutput_dir: {tmp_path / 'out'}\n",
+                      encoding="utf-8")
+    _main_one_line(capsys, ["train", str(config)], f"tokenizer {str(tmp_path / 'no-such-tokenizer')!r}: no such folder")
+    _main_one_line(capsys, ["train", str(config), "--data", "missing.jsonl"], "data 'missing.jsonl': no such file or folder")
+    _main_one_line(capsys, ["train", str(config), "--tokenizer", str(data)], f"tokenizer {str(data)!r}: a file, not a tokenizer folder")
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_uses_the_tokenizer_named_apart_from_the_model(tmp_path: Path, tiny_llama_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A model folder without tokenizer files (a bare checkpoint) trains with the tokenizer named beside it."""
+    from agentflan.cli import main
+
+    model, tokenizer = tmp_path / "weights", tmp_path / "tok"
+    shutil.copytree(tiny_llama_dir, model)
+    tokenizer.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (model / name).rename(tokenizer / name)
+    data = tmp_path / _tiny_corpus(tmp_path)
+    config = tmp_path / "run.yaml"
+    config.write_text(f"model: {model}\ndata: {data}\noutput_dir: {tmp_path / 'out'}\ncache_dir: {tmp_path / 'cache'}\n", encoding="utf-8")
+    _main_one_line(capsys, ["train", str(config), "--prepare-only"], f"model {str(model)!r} could not be loaded (the local folder)")
+    assert main(["train", str(config), "--prepare-only", "--tokenizer", str(tokenizer)]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "out" / "data_stats.json").read_text(encoding="utf-8"))["train_rows"] == 1
+    assert json.loads((tmp_path / "out" / "train_config.json").read_text(encoding="utf-8"))["tokenizer"] == str(tokenizer)
 
 
 def test_a_model_folder_that_cannot_load_says_what_was_tried_in_eval_and_chat(tmp_path: Path) -> None:

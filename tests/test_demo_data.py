@@ -24,7 +24,7 @@ from agentflan.demo import (
 from agentflan.demo.generate import generate
 from agentflan.demo.world import World, load_world
 from agentflan.evaluate.agent_h import score_agent_h
-from agentflan.evaluate.agent_h_build import build_agent_h, build_tool_need
+from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h, build_tool_need
 from agentflan.evaluate.toolneed import argument_errors, score_tool_need
 from agentflan.io import iter_records
 from agentflan.sources import read
@@ -112,7 +112,7 @@ def test_layout_rows_are_the_evaluation_prompts_and_their_replies_score_right(tm
     """One rendering of each: the tool-need and Agent-H items the suites build from the training
     trajectories have exactly the system and user messages of the training rows, and the trained
     reply is what each suite scores as right."""
-    need = build_tool_need([str(demo_file(TRAJECTORIES))], size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False)
+    need = build_tool_need([str(demo_file(TRAJECTORIES))], BuildOptions(tool_need_size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False))
     rows = {r["id"].removeprefix("layout-"): r["messages"] for r in _records(LAYOUTS)}
     assert {it.id for it in need} == set(rows)
     for item in need:
@@ -124,8 +124,8 @@ def test_layout_rows_are_the_evaluation_prompts_and_their_replies_score_right(tm
 
     questions = tmp_path / "train_questions.jsonl"
     questions.write_text("".join(json.dumps(q) + "\n" for q in World(load_world(), seed=0).questions("train")), encoding="utf-8")
-    agent_h = build_agent_h([str(demo_file(TRAJECTORIES))], general_questions=[str(questions)],
-                            size=len(_records(NEGATIVE_LAYOUTS)) // 2, seed=0, builtin=False)
+    agent_h = build_agent_h([str(demo_file(TRAJECTORIES))], BuildOptions(size=len(_records(NEGATIVE_LAYOUTS)) // 2, seed=0, builtin=False),
+                            general_questions=[str(questions)])
     negatives = {r["id"].removeprefix("negative-"): r["messages"] for r in _records(NEGATIVE_LAYOUTS)}
     assert {it.id for it in agent_h} == set(negatives)
     assert {it.meta["kind"] for it in agent_h} == {"tool_query/no_tools", "tool_query/unrelated_tools", "general/with_tools"}
@@ -142,7 +142,7 @@ def test_training_text_and_evaluation_prompt_are_one_rendering() -> None:
     from agentflan.generation.templates import get_template
 
     template = get_template("agentflan")
-    need = {it.id: it for it in build_tool_need([str(demo_file(TRAJECTORIES))], size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False)}
+    need = {it.id: it for it in build_tool_need([str(demo_file(TRAJECTORIES))], BuildOptions(tool_need_size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False))}
     rows = {c.id.removeprefix("layout-"): c for c in read(demo_file(LAYOUTS), format="openai")}
     for item_id in ("n0001/react", "n0001/general"):
         prompt = template.render_prompt(need[item_id].messages)

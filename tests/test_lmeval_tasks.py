@@ -96,6 +96,14 @@ def _lm_eval_alone(tiny: Path, test: Path, train: Path, tasks_dir: Path) -> dict
     return out
 
 
+def _short_gsm8k(tasks_dir: Path) -> None:
+    """lm-eval's GSM8K with the generation budget of TASK_YAML (its default 256 tokens is slow on 2 cores)."""
+    (tasks_dir / "gsm8k_short.yaml").write_text(
+        f"include: {Path(__import__('lm_eval.tasks', fromlist=['x']).__file__).parent / 'gsm8k' / 'gsm8k.yaml'}\n"
+        "task: gsm8k_short\ngeneration_kwargs:\n  until: [\"Question:\", \"</s>\", \"<|im_end|>\"]\n  do_sample: false\n"
+        "  temperature: 0.0\n  max_gen_toks: 24\n", encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_gsm8k_equals_lm_eval_simple_evaluate(tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("lm_eval")
@@ -104,11 +112,7 @@ def test_gsm8k_equals_lm_eval_simple_evaluate(tiny_llama_dir: Path, tmp_path: Pa
     test, train = _gsm8k_files(tmp_path)
     tasks_dir = tmp_path / "tasks"
     tasks_dir.mkdir()
-    # the same generation budget on both sides (lm-eval's default 256 tokens is slow on 2 cores)
-    (tasks_dir / "gsm8k_short.yaml").write_text(
-        f"include: {Path(__import__('lm_eval.tasks', fromlist=['x']).__file__).parent / 'gsm8k' / 'gsm8k.yaml'}\n"
-        "task: gsm8k_short\ngeneration_kwargs:\n  until: [\"Question:\", \"</s>\", \"<|im_end|>\"]\n  do_sample: false\n"
-        "  temperature: 0.0\n  max_gen_toks: 24\n", encoding="utf-8")
+    _short_gsm8k(tasks_dir)
     assert main(["eval", "lm-eval", "--model", str(tiny_llama_dir), "--device", "cpu", "--batch-size", "2", "--tasks", "gsm8k_short",
                  "--include-path", str(tasks_dir), "--data", f"gsm8k_short={test},gsm8k_short:train={train}",
                  "--out", str(tmp_path / "out")]) == 0
@@ -145,3 +149,56 @@ def test_code_executing_tasks_need_the_explicit_opt_in(tmp_path: Path, capsys: p
     _suite(tasks="gsm8k").check_unsafe_code()  # nothing to confirm
     (spec,), _ = _suite(tasks="humaneval", data=f"humaneval={data}", confirm_run_unsafe_code=True).task_specs(tmp_path / "w")
     assert read_task_yaml(Path(spec))["doc_to_text"] == "{{prompt}}"  # lm-eval's HumanEval on the local rows
+
+
+@pytest.mark.slow
+def test_gsm8k_over_an_openai_server_equals_lm_evals_own_local_completions(tiny_llama_dir: Path, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`eval lm-eval --tasks gsm8k --backend openai` against a real HTTP server on 127.0.0.1 whose /v1/completions
+    generates with the tiny model: the same prompts reach the server, and the same generations, filtered answers
+    and exact-match scores come back as from lm-eval's own `local-completions` run with the same model args."""
+    pytest.importorskip("lm_eval")
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    from model_completions import ModelCompletions
+    from openai_stub import StubServer
+
+    for key, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(key, value)
+    test, train = _gsm8k_files(tmp_path)
+    tasks_dir = tmp_path / "tasks"
+    tasks_dir.mkdir()
+    _short_gsm8k(tasks_dir)
+    template = Path(lm_eval.tasks.__file__).parent / "gsm8k" / "gsm8k.yaml"
+    (tasks_dir / "local_gsm8k.yaml").write_text(TASK_YAML.format(template=template, test=test, train=train), encoding="utf-8")
+
+    def asked(bodies: list[dict[str, Any]]) -> list[str]:
+        """Each distinct request (a request retried after a client timeout on a loaded machine counts once)."""
+        return sorted({json.dumps({k: b[k] for k in ("prompt", "stop", "max_tokens", "temperature")}, sort_keys=True) for b in bodies})
+
+    with StubServer(complete=ModelCompletions(tiny_llama_dir)) as server:
+        assert main(["eval", "lm-eval", "--backend", "openai", "--base-url", server.url, "--model", "tiny", "--tokenizer", str(tiny_llama_dir),
+                     "--concurrency", "2", "--timeout", "600", "--tasks", "gsm8k_short", "--include-path", str(tasks_dir),
+                     "--data", f"gsm8k_short={test},gsm8k_short:train={train}", "--out", str(tmp_path / "out")]) == 0
+        ours = asked(server.bodies)
+        server.bodies.clear()
+        alone = lm_eval.simple_evaluate(
+            model="local-completions", model_args=f"base_url={server.url}/completions,model=tiny,tokenizer={tiny_llama_dir},"
+            "tokenizer_backend=huggingface,num_concurrent=2,timeout=600", tasks=["local_gsm8k"], log_samples=True,
+            task_manager=TaskManager(include_path=str(tasks_dir)), bootstrap_iters=0)
+        theirs_asked = asked(server.bodies)
+    assert alone is not None
+    assert len(ours) == N_TEST and ours == theirs_asked  # generation only (no log-prob probe), the same few-shot prompts
+    summary = json.loads((tmp_path / "out" / "lm-eval" / "summary.json").read_text(encoding="utf-8"))
+    rows = [json.loads(line) for line in (tmp_path / "out" / "lm-eval" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert summary["backend"] == "openai" and summary["n_items"] == len(rows) == N_TEST
+    for key in ("exact_match,strict-match", "exact_match,flexible-extract"):
+        assert summary["metrics"]["gsm8k_short"][key] == round(100 * alone["results"]["local_gsm8k"][key], 2)
+    theirs = {(s["doc_id"], s["filter"]): s for s in alone["samples"]["local_gsm8k"]}
+    for r in rows:
+        doc = int(r["id"].rsplit("/", 1)[1])
+        assert r["response"] and r["response"] == theirs[(doc, "strict-match")]["resps"][0][0]
+        for flt in ("strict-match", "flexible-extract"):
+            assert r["scores"][flt]["response"] == theirs[(doc, flt)]["filtered_resps"]
+            assert r["scores"][flt]["exact_match"] == theirs[(doc, flt)]["exact_match"]

@@ -10,7 +10,7 @@ from agentflan.agent import Agent, AgentConfig
 from agentflan.agent.tools import Tool as AgentTool
 from agentflan.conversation import Conversation, Tool
 from agentflan.demo import QUESTIONS, TRAJECTORIES, demo_file
-from agentflan.evaluate.agent_h_build import build_agent_h, build_tool_need
+from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h, build_tool_need
 from agentflan.generation.base import Backend, GenerationRequest
 from agentflan.protocols import describe_tools, get_protocol
 from agentflan.recipe.align import AlignOptions, align
@@ -41,7 +41,7 @@ def test_a_tool_is_listed_by_its_entry_file() -> None:
 
 def test_training_rows_and_evaluation_prompts_list_tools_alike() -> None:
     convs = _trajectories()
-    need = [it for it in build_tool_need([str(demo_file(TRAJECTORIES))], size=40, seed=0, builtin=False) if it.expected["prompt"] == "react"]
+    need = [it for it in build_tool_need([str(demo_file(TRAJECTORIES))], BuildOptions(tool_need_size=40, seed=0, builtin=False)) if it.expected["prompt"] == "react"]
     same_tools = 0
     for item in need:
         conv = convs[item.meta["source_id"]]
@@ -63,7 +63,7 @@ def test_training_rows_and_evaluation_prompts_list_tools_alike() -> None:
 
 
 def test_agent_h_general_prompts_and_the_agent_runtime_list_tools_alike() -> None:
-    items = build_agent_h([str(demo_file(TRAJECTORIES))], general_questions=[str(demo_file(QUESTIONS))], size=30, seed=0, builtin=False)
+    items = build_agent_h([str(demo_file(TRAJECTORIES))], BuildOptions(size=30, seed=0, builtin=False), general_questions=[str(demo_file(QUESTIONS))])
     general = [it for it in items if it.meta["prompt"] == "general" and it.tools]
     assert general
     for item in general:

@@ -71,8 +71,41 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def unloadable(spec: str, exc: BaseException) -> str:
-    """One line for a model that transformers could not load: what was tried, and the first line of why."""
-    first = first_line(exc) or type(exc).__name__
-    where = "the local folder" if Path(spec).expanduser().is_dir() else "not a local folder; as a Hugging Face hub id"
-    return f"model {spec!r} could not be loaded ({where}): {first}"
+def unloadable(spec: str, exc: BaseException, what: str = "model") -> str:
+    """One line for a model (or tokenizer: ``what``) that transformers could not load: what was tried, and why not.
+
+    A hub's HTTP answer found among the causes says why in the hub's terms (no such model, gated,
+    a file missing): transformers words a 404 without the hub's error code as "couldn't connect"."""
+    if Path(spec).expanduser().is_dir():
+        return f"{what} {spec!r} could not be loaded (the local folder): {first_line(exc) or type(exc).__name__}"
+    answer = hub_answer(exc)
+    why = _hub_refusal(*answer) if answer else first_line(exc) or type(exc).__name__
+    return f"{what} {spec!r} could not be loaded (not a local folder; as a Hugging Face hub id): {why}"
+
+
+def hub_answer(exc: BaseException) -> tuple[int, str, str] | None:
+    """The HTTP status, URL and hub error code of the first cause of ``exc`` that carries a response
+    (huggingface_hub's errors and httpx's and requests' status errors all do), or None."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        response = getattr(cause, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            headers = getattr(response, "headers", None) or {}
+            return status, str(getattr(response, "url", "")), str(headers.get("X-Error-Code") or "")
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _hub_refusal(status: int, url: str, code: str) -> str:
+    hub = "/".join(url.split("/")[:3]) if "://" in url else "the hub"
+    asked = f"HTTP {status} for {url}"
+    if code == "EntryNotFound":
+        return f"the hub {hub} has the repository but not this file ({asked}); is it a transformers model?"
+    if code == "GatedRepo" or status == 403:
+        return f"the hub {hub} refused access ({asked}): a gated model needs its terms accepted and a token (HF_TOKEN or `hf auth login`)"
+    if code == "RepoNotFound" or status in (401, 404):
+        return f"the hub {hub} has no such repository ({asked}): check the id; a private one needs a token (HF_TOKEN or `hf auth login`)"
+    return f"the hub {hub} answered {asked}"

@@ -15,7 +15,6 @@ import contextlib
 import fcntl
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -71,7 +70,7 @@ def output_lock(folder: str | os.PathLike[str], command: str) -> Iterator[Path]:
             break
         os.close(fd)
     try:
-        record = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        record = {"pid": os.getpid(), "host": os.uname().nodename, "command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         os.ftruncate(fd, 0)
         os.pwrite(fd, orjson.dumps(record) + b"\n", 0)
         yield path

@@ -59,25 +59,26 @@ def progress(items: Iterable[T], desc: str) -> Iterator[T]:
         yield from tqdm(items, desc=desc, unit=" conv", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)
 
 
-def model_problem(spec: str) -> str | None:
-    """Why ``spec`` cannot be a model or tokenizer, checked before anything loads; None when it may be.
+def model_problem(spec: str, what: str = "model") -> str | None:
+    """Why ``spec`` cannot be a model or tokenizer (``what`` names which in the message), checked before
+    anything loads; None when it may be.
 
     A local folder must hold a ``config.json`` or tokenizer files; a name that looks like a path
     but does not exist is named as such rather than tried on the hub."""
     path = Path(spec).expanduser()
     if path.is_dir():
         if not any((path / f).is_file() for f in MODEL_FILES):
-            return f"model {spec!r}: the folder has none of {', '.join(MODEL_FILES)} (not a Hugging Face model folder)"
+            return f"{what} {spec!r}: the folder has none of {', '.join(MODEL_FILES)} (not a Hugging Face model folder)"
         return None
     if path.exists():
-        return f"model {spec!r}: a file, not a model folder"
+        return f"{what} {spec!r}: a file, not a {what} folder"
     looks_local = spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec
     if looks_local:
-        return f"model {spec!r}: no such folder"
-    return hub_problem(spec)
+        return f"{what} {spec!r}: no such folder"
+    return hub_problem(spec, what)
 
 
-def hub_problem(spec: str) -> str | None:
+def hub_problem(spec: str, what: str = "model") -> str | None:
     """Why the hub id ``spec`` cannot load here, known in seconds instead of after the hub client's
     minute of retries; None when it may load.
 
@@ -91,7 +92,7 @@ def hub_problem(spec: str) -> str | None:
     cached = any((cache / f"models--{spec.replace('/', '--')}" / "snapshots").glob("*/"))
     where = f"not a local folder, and not in the Hugging Face cache ({cache})"
     if constants.is_offline_mode():
-        return None if cached else f"model {spec!r}: {where}; HF_HUB_OFFLINE is set, so the hub was not asked"
+        return None if cached else f"{what} {spec!r}: {where}; HF_HUB_OFFLINE is set, so the hub was not asked"
     unreachable = hub_unreachable()
     if unreachable is None:
         return None
@@ -99,7 +100,7 @@ def hub_problem(spec: str) -> str | None:
         constants.HF_HUB_OFFLINE = True  # read at each request by huggingface_hub and transformers
         os.environ["HF_HUB_OFFLINE"] = "1"  # and by any process started from here
         return None
-    return f"model {spec!r}: {where}, and the hub {constants.ENDPOINT} cannot be reached ({unreachable})"
+    return f"{what} {spec!r}: {where}, and the hub {constants.ENDPOINT} cannot be reached ({unreachable})"
 
 
 def hub_unreachable() -> str | None:
@@ -117,7 +118,7 @@ def hub_unreachable() -> str | None:
 
 def load_tokenizer(spec: str, *, trust_remote_code: bool = False) -> Any:
     """A transformers tokenizer from a local folder or hub id, or a one-line :class:`ConfigError`."""
-    problem = model_problem(spec)
+    problem = model_problem(spec, "tokenizer")
     if problem:
         raise ConfigError(problem)
     from transformers import AutoTokenizer
@@ -125,7 +126,7 @@ def load_tokenizer(spec: str, *, trust_remote_code: bool = False) -> Any:
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
-        raise ConfigError(unloadable(spec, exc)) from None
+        raise ConfigError(unloadable(spec, exc, "tokenizer")) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -169,11 +170,11 @@ def _raised_by_model_loading(exc: BaseException) -> bool:
     return False
 
 
-def check_model(spec: str) -> None:
+def check_model(spec: str, what: str = "model") -> None:
     """:func:`model_problem` as a :class:`ConfigError`; a ``.gguf`` file is a model too."""
-    if Path(spec).suffix == ".gguf" and Path(spec).is_file():
+    if what == "model" and Path(spec).suffix == ".gguf" and Path(spec).is_file():
         return
-    problem = model_problem(spec)
+    problem = model_problem(spec, what)
     if problem:
         raise ConfigError(problem)
 

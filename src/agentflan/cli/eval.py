@@ -27,10 +27,12 @@ suites:
 
 outputs (OUT defaults to eval_results):
   OUT/SUITE/results.jsonl   one scored item per line, appended as items finish
-  OUT/SUITE/summary.json    {"suite", "model", "backend", "metrics", "n_items", "versions"}
+  OUT/SUITE/summary.json    {"suite", "model", "backend", "metrics", "n_items", "n_failed", "versions"}
+  OUT/SUITE/failed.jsonl    items the backend still failed after its retries, with why (exit status 1)
   OUT/index.html            every suite under OUT with its table and charts
 Re-running the same command resumes: finished items are skipped, so an interrupted run loses
-nothing. A folder holding another model's results is refused (use --fresh or another --out).
+nothing, and failed items are asked again. A folder holding another model's results is refused
+(use --fresh or another --out).
 
 examples:
   agentflan eval hotpotqa --model out/final --data ../shared/data/hotpotqa/distractor_easy_medium.jsonl --limit 50
@@ -204,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
 def _build_agent_h(args: argparse.Namespace) -> int:
     from agentflan.batch import OnError, Rejects
     from agentflan.evaluate.agent_h import AgentHOptions
-    from agentflan.evaluate.agent_h_build import build_agent_h, build_summary
+    from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h, build_summary
     from agentflan.evaluate.registry import split_specs
     from agentflan.locking import output_lock
 
@@ -212,20 +214,9 @@ def _build_agent_h(args: argparse.Namespace) -> int:
     rejects_path = args.rejects or args.out.with_name(args.out.name + ".rejects.jsonl")
     # The lock keeps a second build of the same file from mixing its items, rejects and tool-need file with ours.
     with output_lock(args.out, "eval build-agent-h"), Rejects(rejects_path, OnError(args.on_error)) as rejects:
-        items = build_agent_h(
-            split_specs(o.sources),
-            general_questions=split_specs(o.general_questions),
-            size=o.size,
-            seed=o.seed,
-            tool_fraction=o.tool_fraction,
-            protocol=o.protocol,
-            max_tools=o.max_tools,
-            builtin=o.builtin,
-            out=args.out,
-            rejects=rejects,
-            tool_need=True,
-            tool_need_size=args.tool_need_size if args.tool_need_size is not None else o.size,
-        )
+        need_size = args.tool_need_size if args.tool_need_size is not None else o.size
+        options = BuildOptions.of(o, tool_need=True, tool_need_size=need_size)
+        items = build_agent_h(split_specs(o.sources), options, general_questions=split_specs(o.general_questions), out=args.out, rejects=rejects)
     comp = build_summary(items, o.size, o.tool_fraction)
     kinds = ", ".join(f"{k} {n}" for k, n in comp["kinds"].items())
     print(f"wrote {len(items)} items to {args.out}: {kinds}; tool queries {comp['tool_fraction']:.0%} of the Agent-H samples "

@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     for source in [*cfg.data, *cfg.eval_data]:  # the data first: a typo there is cheaper to learn of
         check_data_path(source.path)
     check_model(cfg.model)
+    if cfg.tokenizer is not None:
+        check_model(cfg.tokenizer, "tokenizer")
     with model_errors(cfg.model):
         summary = run_training(cfg, prepare_only=prepare_only, say=lambda msg: print(msg, file=sys.stderr))
     if summary.get("process_index", 0) == 0:

@@ -81,9 +81,9 @@ def generate(out: Path, seed: int = 0) -> dict[str, Path]:
 
 def layout_rows(world: World, trajectories: Path, n: int, seed: int) -> list[dict[str, Any]]:
     """Tool-need prompts of the training trajectories, answered with the reference call."""
-    from agentflan.evaluate.agent_h_build import build_tool_need
+    from agentflan.evaluate.agent_h_build import BuildOptions, build_tool_need
 
-    items = build_tool_need([str(trajectories)], size=n, seed=seed, protocol=PROTOCOL, builtin=False)
+    items = build_tool_need([str(trajectories)], BuildOptions(tool_need_size=n, seed=seed, protocol=PROTOCOL, builtin=False))
     thoughts = {c["id"]: c["messages"][2]["content"] for c in _read(trajectories)}
     rows = []
     for item in items:
@@ -100,10 +100,10 @@ def layout_rows(world: World, trajectories: Path, n: int, seed: int) -> list[dic
 def negative_rows(world: World, trajectories: Path, questions: Path, train: list[dict[str, Any]],
                   train_questions: list[dict[str, str]], n: int, seed: int) -> list[dict[str, Any]]:
     """Agent-H prompts of the training requests and questions, answered without a call."""
-    from agentflan.evaluate.agent_h_build import build_agent_h
+    from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h
 
-    items = build_agent_h([str(trajectories)], general_questions=[str(questions)], size=n, seed=seed,
-                          protocol=PROTOCOL, builtin=False)
+    items = build_agent_h([str(trajectories)], BuildOptions(size=n, seed=seed, protocol=PROTOCOL, builtin=False),
+                          general_questions=[str(questions)])
     by_id = {c["id"]: c for c in train}
     answers = {q["id"]: q["answer"] for q in train_questions}
     pools = world.world

@@ -22,7 +22,9 @@ from typing import Any
 
 import yaml
 
+from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
+from agentflan.formats.openai import openai_call, openai_tools
 
 TRAIN, HELDOUT = "train", "heldout"
 
@@ -73,8 +75,7 @@ class World:
 
     def schema(self, tool: dict[str, Any]) -> dict[str, Any]:
         """The tool in the OpenAI ``tools`` shape."""
-        return {"type": "function", "function": {"name": tool["name"], "description": tool["description"],
-                                                  "parameters": tool["parameters"]}}
+        return openai_tools([Tool(tool["name"], tool["description"], tool["parameters"])])[0]
 
     def value(self, kind: str, side: str, rng: random.Random, invent: float | None = None) -> Any:
         """One value of an argument kind: a table entry of ``side`` (or, in training, an invented one
@@ -145,8 +146,8 @@ class World:
                 {"role": "system", "content": self.world["system"]},
                 {"role": "user", "content": call.request},
                 {"role": "assistant", "content": call.fill(rng.choice(tool["thoughts"])),
-                 "tool_calls": [{"id": call_id, "type": "function",
-                                 "function": {"name": tool["name"], "arguments": json.dumps(call.arguments, ensure_ascii=False)}}]},
+                 "tool_calls": [openai_call(ToolCall(tool["name"], call.arguments, raw_arguments=json.dumps(call.arguments, ensure_ascii=False),
+                                                     id=call_id), arguments="text")]},
                 {"role": "tool", "tool_call_id": call_id, "name": tool["name"],
                  "content": json.dumps({**call.arguments, **observation}, ensure_ascii=False)},
                 {"role": "assistant", "content": call.fill(tool["answer"], observation)},

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from agentflan.errors import ConfigError
-from agentflan.evaluate.agent_h_build import build_option
+from agentflan.evaluate.agent_h_build import BuildOptions, build_option
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.evaluate.tool_corpus import prompts
@@ -230,7 +230,7 @@ class AgentHOptions:
     max_tools: int = build_option("max_tools")
     builtin: bool = build_option("builtin")
     tool_need: bool = option(True, "also run the tool-need companion items and report their score beside H")
-    tool_need_size: int | None = option(None, "tool-need companion samples", none="every usable tool query", metavar="N")
+    tool_need_size: int | None = build_option("tool_need_size")
     max_new_tokens: int = option(512, "tokens per generation", metavar="N")
 
 
@@ -261,16 +261,7 @@ class AgentHSuite(OptionsSuite):
         corpus = load_sources(split_specs(o.sources), split_specs(o.general_questions), builtin=o.builtin)
         if not corpus.tool_queries and not corpus.general:
             raise ConfigError("agent-h has nothing to build from: give sources= or keep builtin=true")
-        items = build_agent_h(
-            size=o.size,
-            seed=o.seed,
-            tool_fraction=o.tool_fraction,
-            protocol=o.protocol,
-            max_tools=o.max_tools,
-            corpus=corpus,
-            tool_need=o.tool_need,
-            tool_need_size=o.tool_need_size,
-        )
+        items = build_agent_h(options=BuildOptions.of(o), corpus=corpus)
         self.composition = build_summary(items, o.size, o.tool_fraction)
         return items
 

@@ -65,9 +65,10 @@ _WORD = re.compile(r"[^\W_]+")
 
 @dataclass(slots=True)
 class BuildOptions:
-    """How a set is drawn: size (samples; each gives two items), seed, mix, protocol, tools per sample.
-    The one home of these defaults and their documentation: the build functions and the options of
-    the ``agent-h`` and ``tool-need`` suites take them from here (:func:`build_option`)."""
+    """How a set is drawn: size (samples; each gives two items), seed, mix, protocol, tools per sample,
+    and the tool-need companion items. The one home of these settings, their defaults and their
+    documentation: :func:`build_agent_h` and :func:`build_tool_need` take one, the CLI, the suites and
+    the demo generator make one (:meth:`of`), the suites' options declare theirs from it (:func:`build_option`)."""
 
     size: int = option(1845, "samples to draw (the paper's size; each gives a ReAct and a general item)", metavar="N")
     seed: int = option(0, "seed of every random choice: same inputs and seed give the same items", metavar="S")
@@ -75,10 +76,21 @@ class BuildOptions:
     protocol: str = option("react", "protocol of the ReAct-style prompt: react, json or json-goal", metavar="NAME")
     max_tools: int = option(4, "most tools offered per item", metavar="N")
     builtin: bool = option(True, "add agentflan's built-in tool and question set")
+    tool_need: bool = option(False, "mix the tool-need companion items into an Agent-H set, so one file scores both sides")
+    tool_need_size: int | None = option(None, "tool-need companion samples", none="every usable tool query", metavar="N")
+
+    @classmethod
+    def of(cls, settings: object, **overrides: Any) -> BuildOptions:
+        """The build settings ``settings`` (a suite's or the command line's options) holds under these
+        fields' names, then ``overrides``."""
+        fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(cls) if hasattr(settings, f.name)}
+        return cls(**{**fields, **overrides})
 
     def check(self) -> None:
         if self.size < 1:
             raise ConfigError(f"size must be at least 1, got {self.size}")
+        if self.tool_need_size is not None and self.tool_need_size < 0:
+            raise ConfigError(f"tool_need_size must not be negative, got {self.tool_need_size}")
         if not 0.0 <= self.tool_fraction <= 1.0:
             raise ConfigError(f"tool_fraction must lie in [0, 1], got {self.tool_fraction}")
         if self.max_tools < 1:
@@ -124,55 +136,43 @@ def load_sources(
 
 def build_agent_h(
     sources: Sequence[str | os.PathLike[str]] = (),
+    options: BuildOptions = DEFAULTS,
     *,
     general_questions: Sequence[str | os.PathLike[str]] = (),
-    size: int = DEFAULTS.size,
-    seed: int = DEFAULTS.seed,
-    tool_fraction: float = DEFAULTS.tool_fraction,
-    protocol: str = DEFAULTS.protocol,
-    max_tools: int = DEFAULTS.max_tools,
-    builtin: bool = DEFAULTS.builtin,
     out: str | os.PathLike[str] | None = None,
     rejects: Rejects | None = None,
     corpus: Corpus | None = None,
-    tool_need: bool = False,
-    tool_need_size: int | None = None,
 ) -> list[EvalItem]:
-    """Agent-H items (two per sample) from ``sources`` + ``general_questions``; JSONL to ``out`` when given,
-    after a header holding :func:`build_summary` (the composition, and its ``warning`` if short).
-
-    ``tool_need`` mixes in the tool-need companion items (``tool_need_size`` of them, None: all)
-    so that one file scores both sides."""
-    opts = BuildOptions(size, seed, tool_fraction, protocol, max_tools, builtin)
-    opts.check()
-    corpus = corpus if corpus is not None else load_sources(sources, general_questions, builtin=builtin, rejects=rejects)
-    items = [it for s in _draw_agent_h(corpus, opts) for it in render_sample(s, opts.protocol)]
-    if tool_need:
-        need = build_tool_need(size=tool_need_size, seed=seed, protocol=protocol, max_tools=max_tools, corpus=corpus)
-        items = spread(items, need)
+    """Agent-H items (two per sample) from ``sources`` + ``general_questions`` (or a loaded ``corpus``),
+    drawn as ``options`` say; JSONL to ``out`` when given, after a header holding :func:`build_summary`
+    (the composition, and its ``warning`` if short). ``options.tool_need`` mixes in the tool-need
+    companion items (:func:`build_tool_need`) so that one file scores both sides."""
+    o = options
+    o.check()
+    corpus = corpus if corpus is not None else load_sources(sources, general_questions, builtin=o.builtin, rejects=rejects)
+    items = [it for s in _draw_agent_h(corpus, o) for it in render_sample(s, o.protocol)]
+    if o.tool_need:
+        items = spread(items, build_tool_need(options=o, corpus=corpus))
     if out is not None:
-        write_items(items, out, header={"suite": "agent-h", "seed": seed, "protocol": protocol,
-                                        "composition": build_summary(items, size, tool_fraction)})
+        write_items(items, out, header={"suite": "agent-h", "seed": o.seed, "protocol": o.protocol,
+                                        "composition": build_summary(items, o.size, o.tool_fraction)})
     return items
 
 
 def build_tool_need(
     sources: Sequence[str | os.PathLike[str]] = (),
+    options: BuildOptions = DEFAULTS,
     *,
-    size: int | None = None,
-    seed: int = DEFAULTS.seed,
-    protocol: str = DEFAULTS.protocol,
-    max_tools: int = DEFAULTS.max_tools,
-    builtin: bool = DEFAULTS.builtin,
     out: str | os.PathLike[str] | None = None,
     rejects: Rejects | None = None,
     corpus: Corpus | None = None,
 ) -> list[EvalItem]:
-    """Tool-need items: each tool query with the tools that serve it (plus unrelated ones when
-    its source offered a single tool), expecting a call. ``size`` None takes every query."""
-    opts = BuildOptions(size or 1, seed, 1.0, protocol, max_tools, builtin)
-    opts.check()
-    corpus = corpus if corpus is not None else load_sources(sources, builtin=builtin, rejects=rejects)
+    """Tool-need items: each tool query with the tools that serve it (plus unrelated ones when its
+    source offered a single tool), expecting a call; ``options.tool_need_size`` of them (None: every
+    query), drawn with its seed, protocol, tools per item and built-in set."""
+    options.check()
+    size, seed, protocol = options.tool_need_size, options.seed, options.protocol
+    corpus = corpus if corpus is not None else load_sources(sources, builtin=options.builtin, rejects=rejects)
     pool = _Pool(corpus)
     queries = [q for q in corpus.tool_queries if _acceptable(q)]
     random.Random(f"{seed}/tool-need").shuffle(queries)
@@ -183,7 +183,7 @@ def build_tool_need(
         tools = list(q.tools)
         if len(tools) < 2:
             rng = random.Random(f"{seed}/{KIND_TOOL_NEED}/{q.id}")
-            tools += pool.unrelated(q.query, {t.name for t in tools}, rng, opts.max_tools - 1 or 1)
+            tools += pool.unrelated(q.query, {t.name for t in tools}, rng, options.max_tools - 1 or 1)
             rng.shuffle(tools)
         sample = _Sample(KIND_TOOL_NEED, f"n{n:04d}", q.query, q.source, q.id, tools)
         expected = {

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from agentflan.conversation import Tool, ToolCall
 from agentflan.errors import ConfigError
-from agentflan.evaluate.agent_h_build import build_option
+from agentflan.evaluate.agent_h_build import DEFAULTS, BuildOptions, build_option
 from agentflan.evaluate.base import EvalItem, ItemResult
 from agentflan.evaluate.registry import OptionsSuite, split_specs, suite_options
 from agentflan.options import option
@@ -160,7 +160,7 @@ class ToolNeedSuite(OptionsSuite):
             if not items:
                 raise ConfigError(f"{o.data} holds no tool-need items (expected.needs_tool true)")
             return items
-        return build_tool_need(split_specs(o.sources), size=o.size, seed=o.seed, protocol=o.protocol, max_tools=o.max_tools, builtin=o.builtin)
+        return build_tool_need(split_specs(o.sources), BuildOptions.of(o, size=DEFAULTS.size, tool_need_size=o.size))  # this suite's size counts tool-need items
 
     def score(self, item: EvalItem, response: str) -> dict[str, Any]:
         return score_tool_need(item, response)

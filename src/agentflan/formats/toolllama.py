@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import orjson
+
+from agentflan import DATA_DIR
 
 #: ToolLLaMA's ``from`` tag -> our role, and back
 ROLE_OF = {"system": "system", "user": "user", "assistant": "assistant", "function": "tool"}
@@ -29,7 +30,5 @@ class ToolLlamaText:
 
 @cache
 def toolllama_text() -> ToolLlamaText:
-    # Read beside the package rather than through importlib.resources, whose readers import
-    # zipfile (~10 ms of a one-file convert's start-up); agentflan is always installed as files.
-    text = (Path(__file__).parent.parent / "data" / "formats" / "toolllama.json").read_bytes()
+    text = (DATA_DIR / "formats" / "toolllama.json").read_bytes()
     return ToolLlamaText(**{k: v for k, v in orjson.loads(text).items() if not k.startswith("_")})  # "_about": a note

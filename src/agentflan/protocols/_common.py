@@ -16,9 +16,9 @@ from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from agentflan import DATA_DIR
 from agentflan.conversation import Capability, Span, Tool
 from agentflan.protocols.base import AgentProtocol, AgentStep, FailureKind, ParseFailure, Rendered
 
@@ -227,7 +227,7 @@ def tool_prompt(name: str, tools: Sequence[Tool]) -> str:
 @cache
 def load_template(name: str) -> string.Template:
     """A prompt template from ``agentflan/data/protocols/<name>.txt`` (``$tools``, ``$tool_names``)."""
-    path = resources.files("agentflan").joinpath("data").joinpath("protocols").joinpath(f"{name}.txt")
+    path = DATA_DIR / "protocols" / f"{name}.txt"
     return string.Template(path.read_text(encoding="utf-8"))
 
 
@@ -246,7 +246,7 @@ def describe_tools(tools: Iterable[Tool]) -> str:
 @cache
 def tool_entry() -> string.Template:
     """One tool's entry in :func:`describe_tools` (``$name``, ``$description``, ``$parameters``)."""
-    path = resources.files("agentflan").joinpath("data").joinpath("protocols").joinpath("tool_entry.txt")
+    path = DATA_DIR / "protocols" / "tool_entry.txt"
     return string.Template(path.read_text(encoding="utf-8").removesuffix("\n"))
 
 

@@ -22,9 +22,9 @@ import ast
 import json
 from collections.abc import Iterator, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from agentflan import DATA_DIR
 from agentflan.conversation import FINISH_TOOL, ToolCall
 from agentflan.protocols._common import MAX_TEXT_CHARS, TooDeep, decode_json_at
 from agentflan.protocols.base import AgentStep, ParseFailure, get_protocol
@@ -51,7 +51,7 @@ def is_answer_action(name: str) -> bool:
 @cache
 def null_actions() -> frozenset[str]:
     """The "no action" names, case-folded (``data/protocols/null_actions.txt``)."""
-    text = resources.files("agentflan").joinpath("data/protocols/null_actions.txt").read_text(encoding="utf-8")
+    text = (DATA_DIR / "protocols" / "null_actions.txt").read_text(encoding="utf-8")
     return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from agentflan import DATA_DIR
 from agentflan.conversation import CAPABILITIES
 from agentflan.errors import ConfigError
 from agentflan.recipe.balance import PRESETS
@@ -371,9 +372,7 @@ def _resolve_paths(value: Any, base: Path, loc: Loc, recipe: Path, root: yaml.No
         return value
     text = _expand(value, loc, recipe, root)
     if text.startswith(PACKAGE):
-        from importlib import resources
-
-        return str(Path(str(resources.files("agentflan"))) / text[len(PACKAGE) :])
+        return str(DATA_DIR.parent / text[len(PACKAGE) :])
     if text.startswith("hf://") or Path(text).is_absolute():
         return text
     return str(base / text)

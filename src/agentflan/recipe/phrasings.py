@@ -13,12 +13,12 @@ import random
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from agentflan import DATA_DIR
 from agentflan.errors import ConfigError
 
 FILES = ("tflan", "cot", "system", "format_following", "negatives", "agentinstruct")
@@ -97,7 +97,7 @@ class Phrasings:
 
 
 def default_dir() -> Path:
-    return Path(str(resources.files("agentflan") / "data" / "phrasings"))
+    return DATA_DIR / "phrasings"
 
 
 def load_phrasings(override: str | Path | None = None) -> Phrasings:

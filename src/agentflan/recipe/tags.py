@@ -121,7 +121,7 @@ class CapabilityStats:
     ) -> None:
         for s, tokens in span_tokens(conv, count, self.unit):
             if s.loss is not False:
-                cap = s.capability.value
+                cap = s.capability._value_  # .value without the enum descriptor: this loop runs per span
                 for target in (side, also) if also is not None else (side,):
                     c = target[cap]
                     c.spans += 1

@@ -46,6 +46,9 @@ class TrainConfig(_Strict):
     Each field's description is the documentation of its key (``agentflan train --help`` lists them)."""
 
     model: str = Field(description="path or hub id of a causal LM, or a .gguf file (converted once)")
+    tokenizer: str | None = Field(
+        default=None, description="path or hub id of the tokenizer, when not the model's own (none: the model's)"
+    )
     template: str = Field(default="agentflan", description="chat template: agentflan | llama2 | llama3 | chatml | gemma | tokenizer (its own chat_template)")
     data: list[DataSource] = Field(
         description="corpora: a path, a list of paths, or [{path, format, weight}]; weight 0.5 keeps a seeded half, 2 repeats twice"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, unloadable
 from agentflan.generation.gguf import resolve_model
 from agentflan.generation.templates import Template, get_template
 from agentflan.io import write_json
@@ -102,9 +102,17 @@ def resolve_bf16(setting: bool | str) -> bool:
 
 
 def load_tokenizer(cfg: TrainConfig) -> Any:
+    """The model's own tokenizer, or ``cfg.tokenizer``, whose load failure is named as the tokenizer's
+    (the caller words the model's own)."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
+    if cfg.tokenizer is None:
+        tokenizer = AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
+    else:
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(cfg.tokenizer, trust_remote_code=cfg.trust_remote_code)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(unloadable(cfg.tokenizer, exc, "tokenizer")) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

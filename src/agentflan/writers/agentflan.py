@@ -40,7 +40,8 @@ class AgentFlanWriter(RecordWriter):
     def encode(self, conv: Conversation) -> dict[str, Any]:
         react = get_protocol(PROTOCOL)
         renders = renders_calls(conv)
-        conv = with_tools_shown(conv)
+        if not renders:  # with_tools_shown(conv), without asking renders_calls twice
+            conv = show_tools(conv)
         turns: list[dict[str, Any]] = []
         for i, m in enumerate(conv.messages):
             if m.role == "assistant":
@@ -102,4 +103,3 @@ def show_tools(conv: Conversation) -> Conversation:
     else:
         messages.insert(0, Message(role="system", content=listing))
     return dataclasses.replace(conv, messages=messages)
-
