@@ -44,6 +44,8 @@ class Figure:
     xlabel: str
     ylabel: str
     svg: str
+    #: the axis the values run along ("x" for horizontal bars), where the unit belongs
+    value_axis: str = "y"
 
 
 @dataclass(slots=True)
@@ -82,12 +84,12 @@ class _Plotter:
     def __init__(self) -> None:
         self._n = itertools.count(1)
 
-    def _wrap(self, svg: str, title: str, xlabel: str, ylabel: str) -> Figure:
+    def _wrap(self, svg: str, title: str, xlabel: str, ylabel: str, value_axis: str = "y") -> Figure:
         prefix = f"f{next(self._n)}-"
         svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
         svg = re.sub(r'(xlink:href|href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{prefix}{m.group(2)}"', svg)
         svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
-        return Figure(title=title, xlabel=xlabel, ylabel=ylabel, svg=svg)
+        return Figure(title=title, xlabel=xlabel, ylabel=ylabel, svg=svg, value_axis=value_axis)
 
     def bar(self, values: Mapping[str, Any], *, title: str, xlabel: str, ylabel: str, horizontal: bool = False) -> Figure:
         clean: dict[str, Any] = {
@@ -96,7 +98,7 @@ class _Plotter:
         if horizontal:  # the categories run up the y axis and the values along x
             xlabel, ylabel = ylabel, xlabel
         svg = plots.bar_chart(clean, title=title, xlabel=xlabel, ylabel=ylabel, horizontal=horizontal)
-        return self._wrap(svg, title, xlabel, ylabel)
+        return self._wrap(svg, title, xlabel, ylabel, "x" if horizontal else "y")
 
     def line(self, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str, xlabel: str, ylabel: str) -> Figure:
         svg = plots.line_chart(dict(series), title=title, xlabel=xlabel, ylabel=ylabel)
