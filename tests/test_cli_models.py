@@ -7,8 +7,8 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -91,33 +91,15 @@ def test_a_cached_hub_model_loads_offline_at_once_when_the_hub_is_unreachable(tm
 def test_a_hub_that_answers_but_lacks_the_model_is_one_line_and_its_retries_are_quiet(tmp_path: Path) -> None:
     """A real HTTP hub on 127.0.0.1: it answers 503 once (the hub client retries, and would log a warning per
     retry) and then 404 Repository Not Found; the user sees only our line."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     asked: list[str] = []
 
-    class Hub(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            asked.append(self.path)
-            first = "nosuch-model" in self.path and sum("nosuch-model" in p for p in asked) == 1
-            self.send_response(503 if first else 404)
-            if not first:
-                self.send_header("X-Error-Code", "RepositoryNotFound")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def answer(path: str) -> tuple[int, str | None]:
+        asked.append(path)
+        first = "nosuch-model" in path and sum("nosuch-model" in p for p in asked) == 1
+        return (503, None) if first else (404, "RepositoryNotFound")
 
-        do_GET = do_HEAD = _answer
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        hub = {"HF_ENDPOINT": f"http://127.0.0.1:{server.server_port}", "HF_HUB_CACHE": str(tmp_path / "hub-cache")}
+    with _hub(answer) as hub:
         done = _agentflan("chat", "--model", "some-org/nosuch-model", cwd=tmp_path, hub=hub)
-    finally:
-        server.shutdown()
     first = next(p for p in asked if "nosuch-model" in p)
     assert asked.count(first) >= 2, asked  # the hub client did retry the 503
     _no_hub_chatter(done.stderr)
@@ -126,14 +108,15 @@ def test_a_hub_that_answers_but_lacks_the_model_is_one_line_and_its_retries_are_
 
 
 @contextmanager
-def _hub_without_models(status: int, code: str | None) -> Iterator[dict[str, str]]:
-    """A real HTTP hub on 127.0.0.1 that answers every request with ``status`` (and the hub's
-    ``X-Error-Code`` when given), as a mirror or huggingface.co answers for an id it does not have."""
+def _hub(answer: Callable[[str], tuple[int, str | None]]) -> Iterator[dict[str, str]]:
+    """A real HTTP hub on 127.0.0.1 that answers each request path with ``answer(path)``: a status and
+    the hub's ``X-Error-Code`` when given, as a mirror or huggingface.co answers for an id it lacks."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Hub(BaseHTTPRequestHandler):
         def _answer(self) -> None:
+            status, code = answer(self.path)
             self.send_response(status)
             if code:
                 self.send_header("X-Error-Code", code)
@@ -151,6 +134,11 @@ def _hub_without_models(status: int, code: str | None) -> Iterator[dict[str, str
         yield {"HF_ENDPOINT": f"http://127.0.0.1:{server.server_port}", "HF_HUB_CACHE": "hub-cache"}
     finally:
         server.shutdown()
+
+
+def _hub_without_models(status: int, code: str | None) -> AbstractContextManager[dict[str, str]]:
+    """A hub that answers every request with ``status`` (and ``code``)."""
+    return _hub(lambda path: (status, code))
 
 
 def _tiny_corpus(tmp_path: Path) -> str:
