@@ -2,8 +2,8 @@
 
 It speaks ``POST /v1/chat/completions`` and, given ``complete``, ``POST /v1/completions`` (``complete(body)``
 returns the whole reply, e.g. a real model's log-probs). ``respond(body)`` makes the reply: its text, or a whole assistant message dict;
-``fault(body, attempt)`` injects failures per request (``attempt`` counts earlier requests with
-the same messages): ``"ok"``; an HTTP status (``500``, ``503``, ``429`` come with ``Retry-After: 1``);
+``fault(body, attempt)`` injects failures per request on either endpoint (``attempt`` counts earlier requests with
+the same messages or prompt): ``"ok"``; an HTTP status (``500``, ``503``, ``429`` come with ``Retry-After: 1``);
 ``drop`` closes the connection without answering, ``cut`` sends half a response and closes it;
 ``timeout`` answers only after ``slow_s`` seconds (past the client's timeout); and 200 responses
 without a usable answer: ``html`` (a proxy's error page), ``badjson`` (a JSON body cut short, with a
@@ -32,7 +32,7 @@ def echo(body: dict[str, Any]) -> str:
 
 
 def request_key(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body["messages"], sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(body.get("messages", body.get("prompt")), sort_keys=True).encode()).hexdigest()
 
 
 class StubServer:
@@ -65,13 +65,8 @@ class StubServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length))
-                if self.path.endswith("/v1/completions") and stub.complete is not None:
-                    with stub._lock:
-                        stub.bodies.append(body)
-                        stub.auth.append(self.headers.get("Authorization", ""))
-                    self._send(200, stub.complete(body))
-                    return
-                if not self.path.endswith("/chat/completions"):
+                completion = self.path.endswith("/v1/completions") and stub.complete is not None
+                if not completion and not self.path.endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 with stub._lock:
@@ -113,6 +108,9 @@ class StubServer:
                 if outcome not in ("ok", "nochoices", "null"):
                     retry_after = {"Retry-After": "1"} if int(outcome) in (429, 503) else {}
                     self._send(int(outcome), {"error": {"message": "injected failure", "type": "server_error"}}, retry_after)
+                    return
+                if completion and stub.complete is not None:
+                    self._send(200, stub.complete(body))
                     return
                 reply = stub.respond(body)
                 message = reply if isinstance(reply, dict) else {"role": "assistant", "content": reply}

@@ -25,7 +25,8 @@ def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 def test_help_is_enough_on_its_own(capsys: pytest.CaptureFixture[str]) -> None:
     top = _help(capsys, "eval")
-    for name in ("agent-h", "tool-need", "tool-steps", "hotpotqa", "mmlu", "build-agent-h", "examples:", "summary.json"):
+    for name in ("agent-h", "tool-need", "tool-steps", "hotpotqa", "mmlu", "build-agent-h", "examples:", "summary.json",
+                 "failed.jsonl", "requests.jsonl"):
         assert name in top
     mmlu = _help(capsys, "eval", "mmlu")
     for option in ("--model", "--backend", "--base-url", "--api-key-env", "--concurrency", "--out", "--limit", "--data",

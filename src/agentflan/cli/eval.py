@@ -29,10 +29,12 @@ outputs (OUT defaults to eval_results):
   OUT/SUITE/results.jsonl   one scored item per line, appended as items finish
   OUT/SUITE/summary.json    {"suite", "model", "backend", "metrics", "n_items", "n_failed", "versions"}
   OUT/SUITE/failed.jsonl    items the backend still failed after its retries, with why (exit status 1)
+  OUT/SUITE/requests.jsonl  mmlu and lm-eval on --backend openai: every answered request, kept as it comes
   OUT/index.html            every suite under OUT with its table and charts
 Re-running the same command resumes: finished items are skipped, so an interrupted run loses
-nothing, and failed items are asked again. A folder holding another model's results is refused
-(use --fresh or another --out).
+nothing, and failed items are asked again. mmlu (log-likelihood mode) and lm-eval hand the whole
+set to lm-eval again, which gets the answered requests from requests.jsonl and sends the server only
+the rest. A folder holding another model's results is refused (use --fresh or another --out).
 
 examples:
   agentflan eval hotpotqa --model out/final --data ../shared/data/hotpotqa/distractor_easy_medium.jsonl --limit 50
@@ -184,9 +186,9 @@ def run(args: argparse.Namespace) -> int:
     backend = backend_from_args(args)
     try:
         if isinstance(suite, MMLUSuite) and suite.options.mode == "loglikelihood":
-            outcome = run_mmlu_loglikelihood(suite, backend, args.out, limit=args.limit, console=sys.stdout)
+            outcome = run_mmlu_loglikelihood(suite, backend, args.out, limit=args.limit, fresh=args.fresh, console=sys.stdout)
         elif isinstance(suite, LMEvalSuite):
-            outcome = run_lm_eval(suite, backend, args.out, limit=args.limit, console=sys.stdout)
+            outcome = run_lm_eval(suite, backend, args.out, limit=args.limit, fresh=args.fresh, console=sys.stdout)
         else:
             outcome = run_suite(suite, backend, args.out, limit=args.limit, fresh=args.fresh, progress=not args.no_progress, console=sys.stdout)
     except KeyboardInterrupt:

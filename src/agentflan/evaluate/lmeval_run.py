@@ -6,6 +6,8 @@
   vLLM and llama.cpp's server return; lm-eval counts the prompt's tokens with the served model's
   Hugging Face tokenizer (``tokenizer``: a local folder; the served model name otherwise). A
   server that returns no prompt log-probs is refused up front with a :class:`ConfigError` saying so.
+  A request the server still fails after the client's retries costs only its item, and a rerun with
+  the same ``--out`` asks only the requests not answered before (:mod:`agentflan.evaluate.lmeval_requests`).
 
 Every input is local: lm-eval runs with the hub switched off (:data:`OFFLINE_ENV`).
 """
@@ -13,12 +15,14 @@ Every input is local: lm-eval runs with the hub switched off (:data:`OFFLINE_ENV
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import ItemResult
+from agentflan.evaluate.lmeval_requests import REQUESTS_FILE, RequestStore, answering_lm
 from agentflan.evaluate.results import (
     RESULTS_FILE,
     RUN_FILE,
@@ -28,9 +32,10 @@ from agentflan.evaluate.results import (
     versions,
     write_summary,
 )
-from agentflan.evaluate.runner import RunOutcome
+from agentflan.evaluate.runner import FAILED_FILE, RunOutcome, check_same_run, failed_note, write_failed
 from agentflan.generation.base import Backend
-from agentflan.io import atomic_open
+from agentflan.io import atomic_open, write_json
+from agentflan.locking import output_lock
 
 #: lm-eval reads these before it touches the hub; every input here is local.
 OFFLINE_ENV = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -59,7 +64,8 @@ def lm_eval_model(backend: Backend, *, tokenizer: str | None = None, loglikeliho
 
         return LocalCompletionsAPI(
             base_url=url, model=backend.model, tokenizer=tokenizer or backend.model, tokenizer_backend="huggingface",
-            num_concurrent=backend.options.concurrency, max_retries=backend.options.max_retries, timeout=int(backend.options.timeout),
+            # lm-eval's max_retries counts attempts; ours counts retries after the first
+            num_concurrent=backend.options.concurrency, max_retries=backend.options.max_retries + 1, timeout=int(backend.options.timeout),
             header={"Authorization": f"Bearer {key}"} if key else None,
         )
     raise ConfigError(f"lm-eval tasks run on the hf or openai backend, not {backend.name!r}")
@@ -101,21 +107,61 @@ def simple_evaluate(lm: Any, tasks: Sequence[Any], **kwargs: Any) -> dict[str, A
     return result
 
 
+@contextmanager
+def lm_run(name: str, run_info: dict[str, Any], backend: Backend, out_dir: str | Path, *, fresh: bool = False,
+           tokenizer: str | None = None, loglikelihood: bool = True) -> Iterator[Any]:
+    """lm-eval's model for ``backend`` while ``OUT/<name>`` is locked; on an OpenAI server, behind the store of
+    answered requests (``fresh`` discards it) that a rerun of the same run answers from; another run's store is refused."""
+    from agentflan.generation.backends.openai_backend import OpenAIBackend
+
+    directory = Path(out_dir) / name
+    with output_lock(out_dir, f"eval {name} ({backend.model})"):
+        directory.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            for stale in (REQUESTS_FILE, RUN_FILE, RESULTS_FILE, SUMMARY_FILE, FAILED_FILE):
+                (directory / stale).unlink(missing_ok=True)
+        run_info = {**run_info, "backend": backend.describe()}
+        if (directory / REQUESTS_FILE).exists() and (directory / RUN_FILE).exists():
+            import orjson
+
+            check_same_run(directory, orjson.loads((directory / RUN_FILE).read_bytes()), run_info)
+        write_json(directory / RUN_FILE, run_info)
+        lm = lm_eval_model(backend, tokenizer=tokenizer, loglikelihood=loglikelihood)
+        if not isinstance(backend, OpenAIBackend):
+            yield lm
+            return
+        store = RequestStore(directory / REQUESTS_FILE)
+        try:
+            yield answering_lm(lm, store, backend.options.concurrency)
+        finally:
+            store.close()
+
+
+def failed_docs(lm: Any) -> dict[tuple[str, int], str]:
+    """(task, doc id) -> why, for the documents with a request the server failed (none for a local model)."""
+    failed: dict[tuple[str, int], str] = getattr(lm, "failed", {})
+    return failed
+
+
 def write_outcome(suite: str, backend: Backend, results: list[ItemResult], metrics: dict[str, Any], out_dir: str | Path,
-                  console: TextIO | None) -> RunOutcome:
-    """``results.jsonl`` and ``summary.json`` as every suite writes them (atomically), and the terminal table."""
+                  console: TextIO | None, failed: Sequence[tuple[str, str]] = ()) -> RunOutcome:
+    """``results.jsonl``, ``summary.json`` (metrics over ``results``, the answered items) and ``failed.jsonl``
+    (item id, why) as every suite writes them (atomically), and the terminal table."""
     directory = Path(out_dir) / suite
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_open(directory / RESULTS_FILE, "wb") as fh:
         append_results(fh, results)
-    (directory / RUN_FILE).unlink(missing_ok=True)  # no per-item cache: lm-eval scores the whole set at once
+    write_failed(directory / FAILED_FILE, failed)
+    n_items = len(results) + len(failed)
     summary = {"suite": suite, "model": backend.model, "backend": backend.name, "metrics": metrics,
-               "n_items": len(results), "versions": versions()}
+               "n_items": n_items, "n_failed": len(failed), "n_scored": len(results), "versions": versions()}
     write_summary(directory / SUMMARY_FILE, summary)
     if console is not None:
         console.write(format_table(summary))
+        if failed:
+            console.write(failed_note(len(failed), n_items, directory / FAILED_FILE))
         console.flush()
-    return RunOutcome(suite=suite, directory=directory, summary=summary, new=len(results), cached=0)
+    return RunOutcome(suite=suite, directory=directory, summary=summary, new=len(results), cached=0, failed=len(failed))
 
 
 def lm_eval_version() -> str:

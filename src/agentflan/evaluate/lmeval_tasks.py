@@ -13,7 +13,10 @@ HumanEval's pass@k is lm-eval's ``code_eval`` metric from Hugging Face ``evaluat
 loads from the hub once and from its cache after that.
 
 Per item, ``results.jsonl`` holds lm-eval's per-filter metrics and filtered responses; the
-summary holds lm-eval's task results, as percentages, under lm-eval's own metric keys.
+summary holds lm-eval's task results, as percentages, under lm-eval's own metric keys. On a server,
+an item with a request that still fails after the retries is listed in ``failed.jsonl`` and left out of
+those results, and a rerun asks only the requests not answered before
+(:mod:`agentflan.evaluate.lmeval_requests`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any, ClassVar, TextIO
 
 from agentflan.errors import ConfigError
 from agentflan.evaluate.base import EvalItem, ItemResult, Suite
-from agentflan.evaluate.lmeval_run import lm_eval_model, lm_eval_version, simple_evaluate, write_outcome
+from agentflan.evaluate.lmeval_run import failed_docs, lm_eval_version, lm_run, simple_evaluate, write_outcome
 from agentflan.evaluate.registry import split_specs, suite_options
 from agentflan.evaluate.runner import RunOutcome
 from agentflan.generation.base import Backend
@@ -170,21 +173,47 @@ def _local(task: str, config: dict[str, Any], files: dict[str, str], num_fewshot
     return override
 
 
-def run_lm_eval(suite: LMEvalSuite, backend: Backend, out_dir: str | Path, *, limit: int | None = None,
+def run_lm_eval(suite: LMEvalSuite, backend: Backend, out_dir: str | Path, *, limit: int | None = None, fresh: bool = False,
                 console: TextIO | None = None) -> RunOutcome:
     """lm-eval's ``simple_evaluate`` on ``backend``'s model (``limit``: the first N items per task); its per-item
-    samples and task results written as every suite's."""
+    samples and task results written as every suite's. Items with a request the server failed are listed in
+    ``failed.jsonl``, and the task results are lm-eval's aggregations over the other items."""
     suite.check_unsafe_code()
     specs, manager = suite.task_specs(Path(out_dir) / suite.name / "tasks")
     needs_loglik = any(read_task_yaml(suite.task_yaml(t, manager)).get("output_type") != "generate_until" for t in suite.tasks)
-    lm = lm_eval_model(backend, tokenizer=suite.options.tokenizer, loglikelihood=needs_loglik)
     o = suite.options
-    out = simple_evaluate(lm, specs, task_manager=manager, num_fewshot=o.num_fewshot, limit=limit,
-                          confirm_run_unsafe_code=o.confirm_run_unsafe_code)
+    with lm_run(suite.name, {"suite": suite.describe()}, backend, out_dir, fresh=fresh, tokenizer=o.tokenizer,
+                loglikelihood=needs_loglik) as lm:
+        out = simple_evaluate(lm, specs, task_manager=manager, num_fewshot=o.num_fewshot, limit=limit,
+                              confirm_run_unsafe_code=o.confirm_run_unsafe_code)
+        failed = failed_docs(lm)
     results = [_item(task, sample) for task in sorted(out["samples"]) for sample in _by_doc(out["samples"][task])]
-    metrics: dict[str, Any] = {task: _task_metrics(values) for task, values in sorted(out["results"].items())}
+    task_results = _answered(out, set(failed), manager, specs) if failed else out["results"]
+    metrics: dict[str, Any] = {task: _task_metrics(values) for task, values in sorted(task_results.items())}
     metrics |= {"scorer": f"lm-eval {lm_eval_version()}", "n_shot": out.get("n-shot", {})}
-    return write_outcome(suite.name, backend, results, metrics, out_dir, console)
+    why = {f"{task}/{doc}": reason for (task, doc), reason in sorted(failed.items())}
+    return write_outcome(suite.name, backend, [r for r in results if r.id not in why], metrics, out_dir, console, list(why.items()))
+
+
+def _answered(out: dict[str, Any], failed: set[tuple[str, int]], manager: Any, specs: list[str]) -> dict[str, Any]:
+    """lm-eval's task and group results over the documents not in ``failed``: each task's own aggregation of its
+    samples' metric values (the tasks loaded again only for their aggregation functions, as lm-eval applies them)."""
+    from lm_eval.api.metrics import mean
+
+    loaded = manager.load(specs)
+    results: dict[str, Any] = {}
+    for name, task in loaded["tasks"].items():
+        values: dict[tuple[str, str], list[Any]] = {}
+        for s in out["samples"].get(name, []):
+            if (name, int(s["doc_id"])) not in failed:
+                for metric in s["metrics"]:
+                    values.setdefault((metric, s["filter"]), []).append(s[metric])
+        aggregation = task.aggregation()
+        results[name] = {f"{m},{f}": aggregation.get(m, mean)(v) for (m, f), v in values.items()}
+        results[name]["sample_len"] = max(map(len, values.values()), default=0)
+    for name, group in loaded["groups"].items():
+        results[name] = group.aggregate(results)
+    return results
 
 
 def _by_doc(samples: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -7,8 +7,10 @@ and checks (a bad row is a located error), handed to lm-eval as a ready dataset,
 downloaded. The model is lm-eval's own model class for the backend
 (:func:`agentflan.evaluate.lmeval_run.lm_eval_model`: ``HFLM`` around the ``hf`` backend's loaded
 model, ``local-completions`` on an OpenAI-compatible server that returns prompt log-probs). The
-same ``results.jsonl`` and ``summary.json`` as any suite are written; per item the four
-log-likelihoods, the chosen letter and whether it is right.
+same ``results.jsonl``, ``summary.json`` and ``failed.jsonl`` as any suite are written; per item the four
+log-likelihoods, the chosen letter and whether it is right. On a server, a question whose request still
+fails after the retries is left out of the scores and listed, and a rerun asks only what was not answered
+(:mod:`agentflan.evaluate.lmeval_requests`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from agentflan.errors import ConfigError
 from agentflan.evaluate.base import ItemResult
 from agentflan.evaluate.lmeval_run import (
     OFFLINE_ENV,
-    lm_eval_model,
+    failed_docs,
     lm_eval_version,
+    lm_run,
     simple_evaluate,
     write_outcome,
 )
@@ -76,9 +79,11 @@ def _dataset(subject: str, questions: Sequence[Question], shots: Sequence[Questi
 
 
 def run_mmlu_loglikelihood(
-    suite: MMLUSuite, backend: Backend, out_dir: str | Path, *, limit: int | None = None, console: TextIO | None = None
+    suite: MMLUSuite, backend: Backend, out_dir: str | Path, *, limit: int | None = None, fresh: bool = False,
+    console: TextIO | None = None,
 ) -> RunOutcome:
-    """Score ``suite``'s questions with lm-eval on ``backend``'s model; ``limit`` caps questions per subject."""
+    """Score ``suite``'s questions with lm-eval on ``backend``'s model; ``limit``: the first N questions (as the
+    generative mode takes them). A question the server failed is listed in ``failed.jsonl`` and left out of the scores."""
     from agentflan.generation.backends.hf import HFBackend
     from agentflan.generation.backends.openai_backend import OpenAIBackend
 
@@ -89,15 +94,19 @@ def run_mmlu_loglikelihood(
             "comparable to lm-eval's numbers)"
         )
     # the generative mode's questions, ``--limit`` included: the first N of the subjects' round-robin
-    wanted = {item.id for item in itertools.islice(suite.items(), limit)}
+    order = [item.id for item in itertools.islice(suite.items(), limit)]
+    wanted = set(order)
     chosen = {s: [q for q in qs if f"{s}/{q.index}" in wanted] for s, qs in suite.questions().items()}
     chosen = {s: qs for s, qs in chosen.items() if qs}
     tasks = [task_config(s, qs, _dev(suite, s)) for s, qs in chosen.items()]
-    lm = lm_eval_model(backend, tokenizer=suite.options.tokenizer)
-    out = simple_evaluate(lm, tasks, num_fewshot=suite.options.shots)
+    with lm_run(suite.name, {"suite": suite.describe()}, backend, out_dir, fresh=fresh, tokenizer=suite.options.tokenizer) as lm:
+        out = simple_evaluate(lm, tasks, num_fewshot=suite.options.shots)
+        failed = {f"{task.removeprefix(TASK_PREFIX)}/{chosen[task.removeprefix(TASK_PREFIX)][doc].index}": why
+                  for (task, doc), why in failed_docs(lm).items()}
     results = [_item(s, qs, sample) for s, qs in chosen.items() for sample in out["samples"][TASK_PREFIX + s]]
+    results = [r for r in results if r.id not in failed]
     metrics = {**suite.summarize(results), "mode": "loglikelihood", "scorer": f"lm-eval {lm_eval_version()} (acc)"}
-    return write_outcome(suite.name, backend, results, metrics, out_dir, console)
+    return write_outcome(suite.name, backend, results, metrics, out_dir, console, [(i, failed[i]) for i in order if i in failed])
 
 
 def _dev(suite: MMLUSuite, subject: str) -> list[Question]:

@@ -110,7 +110,7 @@ def _run_locked(
             (directory / name).unlink(missing_ok=True)
     run_info: dict[str, Any] = {"suite": suite.describe(), "backend": backend.describe()}
     if results_path.exists() and run_path.exists():
-        _check_same_run(directory, orjson.loads(run_path.read_bytes()), run_info)
+        check_same_run(directory, orjson.loads(run_path.read_bytes()), run_info)
     cache = read_cache(results_path)
     repair(results_path, cache)
     write_json(run_path, {**run_info, "item_ids": [it.id for it in items]})
@@ -139,7 +139,7 @@ def _run_locked(
                 if lines is not None:
                     lines.update(len(batch))
         finally:  # this run's failures, also when it stops: the items pending from earlier runs were asked again
-            _write_failed(failed_path, [(it.id, failed[it.id]) for it in items if it.id in failed])
+            write_failed(failed_path, [(it.id, failed[it.id]) for it in items if it.id in failed])
 
     scored = [cache.results[it.id] for it in items if it.id in cache.results]
     summary = {
@@ -166,7 +166,7 @@ def failed_note(n_failed: int, n_items: int, path: Path) -> str:
             f"{n_items - n_failed} scored; run the same command again to retry only those\n")
 
 
-def _write_failed(path: Path, failed: Sequence[tuple[str, str]]) -> None:
+def write_failed(path: Path, failed: Sequence[tuple[str, str]]) -> None:
     """The items this run could not answer, with why (no file when none failed: a stale list would mislead)."""
     if not failed:
         path.unlink(missing_ok=True)
@@ -250,7 +250,7 @@ def _comparable(info: dict[str, Any]) -> dict[str, Any]:
     return {"suite": info.get("suite"), "backend": backend}
 
 
-def _check_same_run(directory: Path, previous: dict[str, Any], current: dict[str, Any]) -> None:
+def check_same_run(directory: Path, previous: dict[str, Any], current: dict[str, Any]) -> None:
     before, now = _comparable(previous), _comparable(current)
     if before == now:
         return
