@@ -109,3 +109,21 @@ def test_tiny_model_on_a_few_subjects(tmp_path: Path, tiny_llama_dir: Path) -> N
     assert outcome.summary["n_items"] == 6 and set(m["per_subject"]) == {"anatomy", "astronomy", "virology"}
     assert 0.0 <= m["accuracy"] <= 100.0
     assert run_suite(suite, backend, tmp_path, progress=False).new == 0
+
+
+def test_eval_score_reads_mmlu_replies_by_their_letter(tmp_path: Path) -> None:
+    """`eval score mmlu`: replies generated elsewhere, scored as the generative mode reads them, no mode to set."""
+    import json
+
+    from agentflan.cli import main
+
+    root = shared_path("mmlu")
+    items = list(make_suite("mmlu", data=str(root), subjects="anatomy", per_subject=4, shots=0, mode="generative").items())
+    replies = [f"The answer is {it.expected['answer']}." if n % 2 == 0 else "I am not sure." for n, it in enumerate(items)]
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"id": it.id, "response": r}) + "\n" for it, r in zip(items, replies, strict=True)), encoding="utf-8")
+    assert main(["eval", "score", "mmlu", "--data", str(root), "--set", "subjects=anatomy", "--set", "per_subject=4", "--set", "shots=0",
+                 "--predictions", str(preds), "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "mmlu" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["backend"] == "predictions" and summary["n_items"] == 4
+    assert (summary["metrics"]["accuracy"], summary["metrics"]["no_letter"]) == (50.0, 50.0)

@@ -94,7 +94,7 @@ def _add_score(suites: argparse._SubParsersAction) -> None:
         help="score responses generated elsewhere (JSONL of {\"id\", \"response\"}) without a model",
         description="Score a suite's items with responses generated elsewhere, as T-Eval separates inference from scoring. "
         "Writes OUT/SUITE/results.jsonl and OUT/SUITE/summary.json exactly as a generating run does (backend "
-        "\"predictions\"). Each prediction's id is the item's id (as results.jsonl of a run writes it) or, for files keyed "
+        "\"predictions\"). MMLU replies are read by their first answer letter (--mode generative). Each prediction's id is the item's id (as results.jsonl of a run writes it) or, for files keyed "
         "by id such as T-Eval's, the key alone. Every item needs one prediction. Agent-loop suites (hotpotqa) cannot be "
         "scored this way.",
         epilog="example:\n  agentflan eval score tool-steps --data ../shared/data/teval/plan_json_v1_sample.json "
@@ -233,7 +233,9 @@ def _score(args: argparse.Namespace) -> int:
     from agentflan.evaluate.results import format_table
     from agentflan.evaluate.score_predictions import score_predictions
 
-    suite = make_suite(args.score_suite, data=args.data, **_parse_extra(args.extra))
+    # predictions are written replies: MMLU reads them by their first answer letter (its generative mode)
+    defaults = {"mode": "generative"} if args.score_suite == "mmlu" else {}
+    suite = make_suite(args.score_suite, data=args.data, **{**defaults, **_parse_extra(args.extra)})
     summary = score_predictions(suite, args.predictions, args.out, model=args.model_name)
     sys.stdout.write(format_table(summary))
     print(f"{summary['n_items']} items scored; results in {args.out / suite.name}")
