@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from agentflan import __version__
+from agentflan.cli._help import HelpFormatter
 from agentflan.errors import AgentflanError
 
 # command name -> (module, one-line help). Order is the order of `agentflan --help`.
@@ -41,6 +42,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Agent-FLAN end to end: turn agent corpora into chat-aligned, capability-balanced "
         "training data with negative samples; fine-tune a causal LM on it; evaluate tool use and hallucination.",
         epilog="Run `agentflan COMMAND --help` for the options of a command.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agentflan {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from agentflan.batch import OnError
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.errors import ConfigError
 
 EPILOG = """\
@@ -55,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
             "with a manifest and a data card."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("recipe", metavar="RECIPE.yaml", type=Path, help="the recipe file")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (replaced atomically on success)")

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from agentflan.agent import Agent, AgentConfig, Episode, StepRecord, Tool, load_tools
 from agentflan.cli._backend import add_backend_options, backend_from_args
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.cli._spinner import Spinner
 from agentflan.conversation import Message
 from agentflan.generation.base import GenerationRequest
@@ -39,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         help=help_text,
         description="Chat with a (tuned) model in the terminal; it may call the tools you give it.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     add_backend_options(p)
     g = p.add_argument_group("agent")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from agentflan.batch import OnError, Origins, Rejects
 from agentflan.cli._common import add_from_option, load_tokenizer, progress
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.conversation import Conversation
 from agentflan.errors import AgentflanError, ConfigError
 
@@ -54,7 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         help=help_text,
         description="Convert an agent corpus between formats, streaming. Prints 'read N, written N, rejected N' at the end.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("input", metavar="IN", help="input: file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     p.add_argument("output", metavar="OUT", help="output file (or folder for hf-dataset); written atomically")

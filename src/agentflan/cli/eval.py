@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.cli._backend import add_backend_options, backend_from_args
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.cli._options import add_option, given
 from agentflan.options import OptionDoc, option_docs
 
@@ -69,11 +70,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         help=help_text,
         description="Evaluate a model on a suite, caching each item's result as it finishes; or build the Agent-H item file.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     suites = p.add_subparsers(dest="suite", metavar="SUITE", required=True)
     for suite, description in SUITE_DESCRIPTIONS.items():
-        sp = suites.add_parser(suite, help=description, description=description, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp = suites.add_parser(suite, help=description, description=description, epilog=EPILOG, formatter_class=RawDescriptionHelpFormatter)
         add_backend_options(sp)
         g = sp.add_argument_group("suite")
         for doc in _suite_docs(suite):
@@ -101,7 +102,7 @@ def _add_score(suites: argparse._SubParsersAction) -> None:
         "--predictions preds.jsonl --out scored\n"
         "  (T-Eval's reason/plan similarity: all-mpnet-base-v2 when installed, else all-MiniLM-L6-v2; choose with "
         "--set similarity_model=PATH)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     sc.add_argument("score_suite", metavar="SUITE", choices=[s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"], help="the suite whose scorer to use: " + ", ".join(s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"))
     sc.add_argument("--data", required=True, metavar="PATH", help="the suite's data, as for a generating run (comma list for several files)")
@@ -124,7 +125,7 @@ def _add_build_agent_h(suites: argparse._SubParsersAction) -> None:
         "records it. Seeded; written atomically.",
         epilog="example:\n  agentflan eval build-agent-h --out agent_h.jsonl --source ../shared/data/toolbench/queries "
         "--source ../shared/data/glaive/glaive_toolcall_en_demo.json --size 1845 --seed 0",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     b.add_argument("--out", type=Path, required=True, metavar="FILE", help="the item file to write (JSONL)")
     for doc in _build_agent_h_docs():

@@ -11,6 +11,7 @@ from typing import Any
 
 from agentflan.batch import OnError, Rejects
 from agentflan.cli._common import add_from_option, progress
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.conversation import Conversation
 from agentflan.errors import InputError
 from agentflan.jsonutil import dumps
@@ -38,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         help=help_text,
         description="Summarise a corpus: rows, roles, tools, turns, approximate tokens, protocol parse failures and a short sample.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     add_from_option(p)

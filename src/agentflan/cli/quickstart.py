@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.quickstart import ABLATIONS, DEFAULT_STEPS
 
 EPILOG = """\
@@ -36,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         description="Run the whole Agent-FLAN method on the embedded demo data in minutes on a CPU: build the "
         "corpus, train a tiny model (or tune a given one), evaluate it, and write one HTML report.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", default="agentflan-out/quickstart", metavar="DIR",
                    help="output folder (default: %(default)s); an earlier quickstart output there is replaced")

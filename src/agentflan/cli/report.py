@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.errors import ConfigError
 
 EPILOG = """\
@@ -28,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         "loss curves (total and per capability), evaluation tables and plots, and the configs and versions "
         "that produced them.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("dirs", nargs="+", metavar="DIR", help="folders to search for outputs (searched recursively)")
     p.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file to write (default: report.html)")

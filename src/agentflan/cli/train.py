@@ -7,6 +7,7 @@ import json
 import sys
 
 from agentflan.cli._common import HelpWithEpilog
+from agentflan.cli._help import RawDescriptionHelpFormatter
 
 HEAD = """\
 CONFIG is a YAML file; every key can be overridden after it with --key value, dotted for
@@ -49,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         help=help_text,
         description="Fine-tune a Hugging Face causal LM on agent conversations (LoRA, QLoRA or full), logging "
         "the loss of each capability (reasoning, retrieval, understanding, instruction, untagged).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
         add_help=False,
     )
     p.add_argument("-h", "--help", action=HelpWithEpilog, epilog=epilog, help="show this help message and exit")

@@ -7,6 +7,7 @@ from typing import Any
 
 from agentflan.batch import OnError, Rejects
 from agentflan.cli._common import add_from_option, progress
+from agentflan.cli._help import RawDescriptionHelpFormatter
 from agentflan.conversation import validate
 from agentflan.errors import InputError
 
@@ -35,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str, help_text: str
         help=help_text,
         description="Check every conversation of a corpus and report each problem with its location; exit 1 on errors.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     p.add_argument("path", metavar="PATH", help="file, glob, folder, parquet, save_to_disk folder[:split] or hf://owner/name[:split]")
     add_from_option(p)

@@ -119,10 +119,25 @@ class CapabilityStats:
     def _add(
         self, side: dict[str, CapabilityCount], conv: Conversation, count: TokenCounter, also: dict[str, CapabilityCount] | None = None
     ) -> None:
+        targets = (side,) if also is None else (side, also)
+        if self.unit == "spans":  # inlined span_tokens: this loop runs for every span of every row
+            for m in conv.messages:
+                if m.role != "assistant" or m.loss is False:
+                    continue
+                content = m.content
+                for s in m.spans:
+                    if s.loss is not False:
+                        tokens = count(content[s.start : s.end])
+                        cap = s.capability._value_  # .value without the enum descriptor
+                        for target in targets:
+                            c = target[cap]
+                            c.spans += 1
+                            c.tokens += tokens
+            return
         for s, tokens in span_tokens(conv, count, self.unit):
             if s.loss is not False:
-                cap = s.capability._value_  # .value without the enum descriptor: this loop runs per span
-                for target in (side, also) if also is not None else (side,):
+                cap = s.capability._value_
+                for target in targets:
                     c = target[cap]
                     c.spans += 1
                     c.tokens += tokens
