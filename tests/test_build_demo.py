@@ -37,8 +37,9 @@ def test_demo_recipe_builds_every_kind_of_split(tmp_path: Path) -> None:
                            "demo_negative", "demo_negative_eval_layouts", "demo_general", "demo_extraction"}
     assert all(s.rows > 0 for s in splits.values())
     assert splits["demo_instruct_j1s1"].rows == 60
-    # 158 chats, less the 40 whose opening a kind-(b) negative row already holds (never trained twice)
-    assert splits["demo_general"].rows == 118 and splits["demo_general"].capabilities.untagged_supervised_tokens > 0
+    # 458 chats (158 facts, 300 about invented subjects), less the 40 whose opening a kind-(b)
+    # negative row already holds (never trained twice)
+    assert splits["demo_general"].rows == 418 and splits["demo_general"].capabilities.untagged_supervised_tokens > 0
     assert splits["demo_instruct_eval_layouts"].rows == 1902 and splits["demo_negative_eval_layouts"].rows == 1200
     assert splits["demo_extraction"].rows == 1500
     assert splits["demo_negative"].producers == {"generator:echo:echo-0": 80}

@@ -4,7 +4,9 @@ and the rows in evaluation layouts are the evaluation's own prompts (train/eval 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from agentflan.demo.generate import generate
 from agentflan.demo.world import World, load_world
 from agentflan.evaluate.agent_h import score_agent_h
 from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h, build_tool_need
+from agentflan.evaluate.base import EvalItem
 from agentflan.evaluate.toolneed import argument_errors, score_tool_need
 from agentflan.io import iter_records
 from agentflan.sources import read
@@ -110,29 +113,58 @@ def test_ids_are_unique_across_the_demo_files() -> None:
 
 def test_layout_rows_are_the_evaluation_prompts_and_their_replies_score_right(tmp_path: Path) -> None:
     """One rendering of each: the tool-need and Agent-H items the suites build from the training
-    trajectories have exactly the system and user messages of the training rows, and the trained
-    reply is what each suite scores as right."""
+    trajectories have exactly the system and user messages of the training rows' first turn, and
+    the trained reply is what each suite scores as right. Each further turn under the same prompt
+    is scored too: in call rows, a valid call of an offered tool; in negative rows, a plain reply,
+    or a valid call of an offered tool that serves the request."""
     need = build_tool_need([str(demo_file(TRAJECTORIES))], BuildOptions(tool_need_size=len(_records(LAYOUTS)) // 2, seed=0, builtin=False))
     rows = {r["id"].removeprefix("layout-"): r["messages"] for r in _records(LAYOUTS)}
     assert {it.id for it in need} == set(rows)
+    extra = 0
     for item in need:
-        prompt, reply = rows[item.id][:-1], rows[item.id][-1]
-        assert prompt == [{"role": m.role, "content": m.content} for m in item.messages]
-        assert score_tool_need(item, reply["content"])["success"], (item.id, reply)
-    kinds = {it.expected["prompt"] for it in need}
-    assert kinds == {"react", "general"}
+        messages = rows[item.id]
+        assert messages[:2] == [{"role": m.role, "content": m.content} for m in item.messages]
+        assert score_tool_need(item, messages[2]["content"])["success"], (item.id, messages[2])
+        for request, reply in _further_turns(messages):
+            extra += 1
+            assert score_tool_need(_any_offered(item), reply)["success"], (item.id, request, reply)
+    assert {it.expected["prompt"] for it in need} == {"react", "general"}
+    assert extra >= len(need)  # most rows carry several decisions
 
+    world = World(load_world(), seed=0)
     questions = tmp_path / "train_questions.jsonl"
-    questions.write_text("".join(json.dumps(q) + "\n" for q in World(load_world(), seed=0).questions("train")), encoding="utf-8")
-    agent_h = build_agent_h([str(demo_file(TRAJECTORIES))], BuildOptions(size=len(_records(NEGATIVE_LAYOUTS)) // 2, seed=0, builtin=False),
-                            general_questions=[str(questions)])
+    train_questions = world.questions("train") + world.unknown_questions(int(load_world()["sizes"]["unknown_questions"]), random.Random("0/unknown"))
+    questions.write_text("".join(json.dumps(q) + "\n" for q in train_questions), encoding="utf-8")
+    options = BuildOptions(size=len(_records(NEGATIVE_LAYOUTS)) // 2, seed=0, builtin=False, tool_fraction=load_world()["negative_tool_fraction"])
+    agent_h = build_agent_h([str(demo_file(TRAJECTORIES))], options, general_questions=[str(questions)])
     negatives = {r["id"].removeprefix("negative-"): r["messages"] for r in _records(NEGATIVE_LAYOUTS)}
     assert {it.id for it in agent_h} == set(negatives)
     assert {it.meta["kind"] for it in agent_h} == {"tool_query/no_tools", "tool_query/unrelated_tools", "general/with_tools"}
+    labels = {"plain": 0, "call": 0}
     for item in agent_h:
-        prompt, reply = negatives[item.id][:-1], negatives[item.id][-1]
-        assert prompt == [{"role": m.role, "content": m.content} for m in item.messages]
-        assert score_agent_h(item, reply["content"])["label"] == "plain", (item.id, reply)
+        messages = negatives[item.id]
+        assert messages[:2] == [{"role": m.role, "content": m.content} for m in item.messages]
+        assert score_agent_h(item, messages[2]["content"])["label"] == "plain", (item.id, messages[2])
+        for request, reply in _further_turns(messages):
+            if score_agent_h(item, reply)["label"] == "plain":
+                labels["plain"] += 1
+            else:
+                labels["call"] += 1
+                assert score_tool_need(_any_offered(item), reply)["success"], (item.id, request, reply)
+    assert labels["plain"] > labels["call"] > 0  # refusals and calls under one tool list
+
+
+def _further_turns(messages: list[dict]) -> list[tuple[str, str]]:
+    """The (request, reply) turns after a layout row's first reply."""
+    rest = messages[3:]
+    assert [m["role"] for m in rest] == ["user", "assistant"] * (len(rest) // 2)
+    return [(q["content"], a["content"]) for q, a in zip(rest[::2], rest[1::2], strict=True)]
+
+
+def _any_offered(item: EvalItem) -> EvalItem:
+    """``item`` scored for any offered tool: a further turn asks for another request than the item's."""
+    expected = {**item.expected, "acceptable": [t.name for t in item.tools], "reference": None}
+    return dataclasses.replace(item, expected=expected)
 
 
 def test_training_text_and_evaluation_prompt_are_one_rendering() -> None:

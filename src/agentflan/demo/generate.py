@@ -12,9 +12,12 @@ construction:
 
 - ``eval_layouts.jsonl``: a tool request with the tools offered -> the call, as a ReAct step
   under the protocol prompt and as a ``{"name", "arguments"}`` line under the general prompt;
+  then more requests for the offered tools under the same prompt;
 - ``negative_layouts.jsonl``: a tool request with no or only unrelated tools, or an ordinary
   question with tools offered -> a plain reply (``Thought: ... Final Answer: ...`` under the
-  protocol prompt, plain text under the general one): the paper's two kinds of negatives;
+  protocol prompt, plain text under the general one): the paper's two kinds of negatives; then
+  more questions, requests no offered tool serves, and requests an offered tool serves (called)
+  under the same prompt, so calls and refusals stand side by side under one tool list;
 - ``extraction.jsonl``: requests with freshly invented values -> the values as JSON, and lists of
   invented values repeated: dense copy targets (:meth:`~agentflan.demo.world.World.extraction`).
 """
@@ -58,7 +61,8 @@ def generate(out: Path, seed: int = 0) -> dict[str, Path]:
     train = [world.trajectory(f"demo-{i:05d}", TRAIN, rng) for i in range(int(sizes["trajectories"]))]
     held_rng = random.Random(f"{seed}/heldout")
     held = [world.trajectory(f"held-{i:05d}", HELD_SIDE, held_rng) for i in range(int(sizes["heldout_trajectories"]))]
-    train_questions, held_questions = world.questions(TRAIN), world.questions(HELD_SIDE)
+    unknown = world.unknown_questions(int(sizes.get("unknown_questions", 0)), random.Random(f"{seed}/unknown"))
+    train_questions, held_questions = world.questions(TRAIN) + unknown, world.questions(HELD_SIDE)
     chat = [{"id": f"chat-{q['id']}", "conversations": [{"from": "human", "value": q["question"]}, {"from": "gpt", "value": q["answer"]}]}
             for q in train_questions]
     extraction_rng = random.Random(f"{seed}/extraction")
@@ -80,52 +84,102 @@ def generate(out: Path, seed: int = 0) -> dict[str, Path]:
 
 
 def layout_rows(world: World, trajectories: Path, n: int, seed: int) -> list[dict[str, Any]]:
-    """Tool-need prompts of the training trajectories, answered with the reference call."""
+    """Tool-need prompts of the training trajectories, answered with the reference call; then more
+    requests for the offered tools under the same prompt (world.yaml's ``layout_turns``)."""
     from agentflan.evaluate.agent_h_build import BuildOptions, build_tool_need
 
     items = build_tool_need([str(trajectories)], BuildOptions(tool_need_size=n, seed=seed, protocol=PROTOCOL, builtin=False))
     thoughts = {c["id"]: c["messages"][2]["content"] for c in _read(trajectories)}
     rows = []
     for item in items:
+        rng = random.Random(f"{seed}/layout/{item.id}")
         ref = item.expected["reference"]
         call = ToolCall(name=ref["name"], arguments=dict(ref["arguments"]))
-        if item.expected["prompt"] == "general":
-            reply = json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
-        else:
-            reply = get_protocol(PROTOCOL).render(AgentStep(thought=thoughts[item.meta["source_id"]], tool_calls=[call])).text.strip()
-        rows.append(_row(f"layout-{item.id}", item, reply))
+        first = _call_reply(item, call, thoughts[item.meta["source_id"]])
+        turns: list[tuple[str, str]] = []
+        offered = [t for t in world.world["tools"] if t["name"] in {o.name for o in item.tools}]
+        for _ in range(_extra_turns(world, rng)):
+            drawn = world.draw_call(rng.choice(offered), TRAIN, rng)
+            extra = ToolCall(name=drawn.tool["name"], arguments=drawn.arguments)
+            turns.append((drawn.request, _call_reply(item, extra, drawn.fill(rng.choice(drawn.tool["thoughts"])))))
+        rows.append(_row(f"layout-{item.id}", item, first, turns))
     return rows
 
 
 def negative_rows(world: World, trajectories: Path, questions: Path, train: list[dict[str, Any]],
                   train_questions: list[dict[str, str]], n: int, seed: int) -> list[dict[str, Any]]:
-    """Agent-H prompts of the training requests and questions, answered without a call."""
+    """Agent-H prompts of the training requests and questions, answered without a call; then more
+    turns under the same prompt (``layout_turns``, of the kinds ``negative_turns`` weighs)."""
     from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h
 
-    items = build_agent_h([str(trajectories)], BuildOptions(size=n, seed=seed, protocol=PROTOCOL, builtin=False),
-                          general_questions=[str(questions)])
+    options = BuildOptions(size=n, seed=seed, protocol=PROTOCOL, builtin=False, tool_fraction=float(world.world["negative_tool_fraction"]))
+    items = build_agent_h([str(trajectories)], options, general_questions=[str(questions)])
     by_id = {c["id"]: c for c in train}
     answers = {q["id"]: q["answer"] for q in train_questions}
-    pools = world.world
     rows = []
     for item in items:
         rng = random.Random(f"{seed}/negative/{item.id}")
         source_id = item.meta["source_id"]
         if source_id in answers:
-            reply, thought = answers[source_id], rng.choice(pools["react_plain_thought"])
+            first = _plain_reply(world, item, answers[source_id], "react_plain_thought", rng)
         else:
-            reply, thought = world.no_tool_reply(by_id[source_id]), rng.choice(pools["react_no_tool_thought"])
-        if item.expected["prompt"] != "general":
-            reply = get_protocol(PROTOCOL).render(AgentStep(thought=thought, final_answer=reply)).text.strip()
-        rows.append(_row(f"negative-{item.id}", item, reply))
+            first = _plain_reply(world, item, world.no_tool_reply(by_id[source_id]), "react_no_tool_thought", rng)
+        offered = {t.name for t in item.tools}
+        pools = {"question": train_questions, "unserved": [c for c in train if _wanted(c) not in offered],
+                 "served": [c for c in train if _wanted(c) in offered]}
+        weights = {k: float(w) for k, w in sorted(world.world["negative_turns"].items()) if float(w) > 0 and pools[k]}
+        turns: list[tuple[str, str]] = []
+        for _ in range(_extra_turns(world, rng)):
+            kind = rng.choices(list(weights), list(weights.values()))[0]
+            drawn = rng.choice(pools[kind])
+            if kind == "question":
+                turns.append((drawn["question"], _plain_reply(world, item, drawn["answer"], "react_plain_thought", rng)))
+            elif kind == "unserved":
+                turns.append((drawn["messages"][1]["content"], _plain_reply(world, item, world.no_tool_reply(drawn), "react_no_tool_thought", rng)))
+            else:
+                function = drawn["messages"][2]["tool_calls"][0]["function"]
+                call = ToolCall(name=function["name"], arguments=json.loads(function["arguments"]))
+                turns.append((drawn["messages"][1]["content"], _call_reply(item, call, drawn["messages"][2]["content"])))
+        rows.append(_row(f"negative-{item.id}", item, first, turns))
     return rows
 
 
-def _row(row_id: str, item: EvalItem, reply: str) -> dict[str, Any]:
-    """An OpenAI-messages row: the evaluation item's own messages, then the reply. The tools stay in
-    the system prompt's text, as evaluation shows them (no ``tools`` field to render twice)."""
+def _call_reply(item: EvalItem, call: ToolCall, thought: str) -> str:
+    """A call in the item's prompt layout: a ``{"name", "arguments"}`` line under the general prompt,
+    a ReAct step with ``thought`` under the other."""
+    if item.expected["prompt"] == "general":
+        return json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
+    return get_protocol(PROTOCOL).render(AgentStep(thought=thought, tool_calls=[call])).text.strip()
+
+
+def _plain_reply(world: World, item: EvalItem, text: str, thoughts: str, rng: random.Random) -> str:
+    """A reply without a call: ``text`` under the general prompt, a ReAct final answer under the other
+    (its thought drawn from world.yaml's list ``thoughts``)."""
+    if item.expected["prompt"] == "general":
+        return text
+    thought = rng.choice(world.world[thoughts])
+    return get_protocol(PROTOCOL).render(AgentStep(thought=thought, final_answer=text)).text.strip()
+
+
+def _wanted(conv: dict[str, Any]) -> str:
+    """The tool a training trajectory calls."""
+    return str(conv["messages"][2]["tool_calls"][0]["function"]["name"])
+
+
+def _extra_turns(world: World, rng: random.Random) -> int:
+    spec = world.world.get("layout_turns") or {"min": 1, "max": 1}
+    return rng.randint(int(spec["min"]), int(spec["max"])) - 1
+
+
+def _row(row_id: str, item: EvalItem, first: str, more: list[tuple[str, str]]) -> dict[str, Any]:
+    """An OpenAI-messages row: the evaluation item's own messages, its reply ``first``, then each
+    further (request, reply) turn. The tools stay in the system prompt's text, as evaluation shows
+    them (no ``tools`` field to render twice)."""
     messages = [{"role": m.role, "content": m.content} for m in item.messages]
-    return {"id": row_id, "messages": [*messages, {"role": "assistant", "content": reply}]}
+    messages.append({"role": "assistant", "content": first})
+    for request, reply in more:
+        messages += [{"role": "user", "content": request}, {"role": "assistant", "content": reply}]
+    return {"id": row_id, "messages": messages}
 
 
 def _write(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -182,6 +182,23 @@ class World:
         call = conv["messages"][2]["tool_calls"][0]["function"]
         return string.Template(self.tools[call["name"]]["no_tool"]).substitute(json.loads(call["arguments"]))
 
+    def unknown_questions(self, n: int, rng: random.Random) -> list[dict[str, str]]:
+        """Fact questions about invented subjects, answered plainly that the subject is unknown
+        (world.yaml's ``facts.*.unknown``). Held-out questions name subjects training never shows, as
+        tool requests with invented values do: with these, a question's phrasing, not the novelty of
+        its subject, tells it from a tool request."""
+        facts = [(name, fact) for name, fact in sorted(self.world["facts"].items()) if "unknown" in fact]
+        rows = []
+        for i in range(n):
+            name, fact = rng.choice(facts)
+            spec = fact["unknown"]
+            key = self.invented(spec["kind"], rng)
+            key = key.lower() if spec.get("lower") else key
+            rows.append({"id": f"unknown-{name}-{i:05d}",
+                         "question": string.Template(rng.choice(fact["questions"])).substitute(key=key),
+                         "answer": string.Template(spec["answer"]).substitute(key=key)})
+        return rows
+
     def questions(self, side: str) -> list[dict[str, str]]:
         """Every fact question of ``side`` in every phrasing: ``{"id", "question", "answer"}``."""
         rows = []
