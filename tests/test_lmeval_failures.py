@@ -130,14 +130,9 @@ def test_gsm8k_on_a_failing_server_scores_the_rest_and_a_rerun_asks_only_the_fai
     """Generation requests, lm-eval's concurrent path: lm-eval's own aggregation over the answered items."""
     from model_completions import ModelCompletions
     from openai_stub import StubServer
-    from test_lmeval_tasks import PROBLEMS, _gsm8k_files, _short_gsm8k
+    from test_lmeval_tasks import PROBLEMS, offline_gsm8k
 
-    for key, value in OFFLINE_ENV.items():
-        monkeypatch.setenv(key, value)
-    test, train = _gsm8k_files(tmp_path)
-    tasks_dir = tmp_path / "tasks"
-    tasks_dir.mkdir()
-    _short_gsm8k(tasks_dir)
+    test, train, tasks_dir = offline_gsm8k(tmp_path, monkeypatch)
     model = ModelCompletions(tiny_llama_dir)
     needle = PROBLEMS[1][0]  # the second test problem; the shots come from the train file
     state = {"down": True}

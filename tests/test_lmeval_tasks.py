@@ -96,6 +96,18 @@ def _lm_eval_alone(tiny: Path, test: Path, train: Path, tasks_dir: Path) -> dict
     return out
 
 
+def offline_gsm8k(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
+    """Hub access off on both sides, the GSM8K files written, and a tasks folder holding
+    ``gsm8k_short``: (test file, train file, tasks folder)."""
+    for key, value in OFFLINE_ENV.items():  # nothing may come from the hub on either side
+        monkeypatch.setenv(key, value)
+    test, train = _gsm8k_files(tmp_path)
+    tasks_dir = tmp_path / "tasks"
+    tasks_dir.mkdir()
+    _short_gsm8k(tasks_dir)
+    return test, train, tasks_dir
+
+
 def _short_gsm8k(tasks_dir: Path) -> None:
     """lm-eval's GSM8K with the generation budget of TASK_YAML (its default 256 tokens is slow on 2 cores)."""
     (tasks_dir / "gsm8k_short.yaml").write_text(
@@ -107,12 +119,7 @@ def _short_gsm8k(tasks_dir: Path) -> None:
 @pytest.mark.slow
 def test_gsm8k_equals_lm_eval_simple_evaluate(tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("lm_eval")
-    for key, value in OFFLINE_ENV.items():  # nothing may come from the hub on either side
-        monkeypatch.setenv(key, value)
-    test, train = _gsm8k_files(tmp_path)
-    tasks_dir = tmp_path / "tasks"
-    tasks_dir.mkdir()
-    _short_gsm8k(tasks_dir)
+    test, train, tasks_dir = offline_gsm8k(tmp_path, monkeypatch)
     assert main(["eval", "lm-eval", "--model", str(tiny_llama_dir), "--device", "cpu", "--batch-size", "2", "--tasks", "gsm8k_short",
                  "--include-path", str(tasks_dir), "--data", f"gsm8k_short={test},gsm8k_short:train={train}",
                  "--out", str(tmp_path / "out")]) == 0
@@ -164,12 +171,7 @@ def test_gsm8k_over_an_openai_server_equals_lm_evals_own_local_completions(tiny_
     from model_completions import ModelCompletions
     from openai_stub import StubServer
 
-    for key, value in OFFLINE_ENV.items():
-        monkeypatch.setenv(key, value)
-    test, train = _gsm8k_files(tmp_path)
-    tasks_dir = tmp_path / "tasks"
-    tasks_dir.mkdir()
-    _short_gsm8k(tasks_dir)
+    test, train, tasks_dir = offline_gsm8k(tmp_path, monkeypatch)
     template = Path(lm_eval.tasks.__file__).parent / "gsm8k" / "gsm8k.yaml"
     (tasks_dir / "local_gsm8k.yaml").write_text(TASK_YAML.format(template=template, test=test, train=train), encoding="utf-8")
 
