@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agentflan.evaluate.base import ItemResult
 from agentflan.recipe.manifest import Capabilities, Count, Manifest
-from agentflan.report.collect import BuildOutput, Collected, EvalOutput, SuiteOutput
+from agentflan.report.collect import BuildOutput, Collected, EvalOutput, SuiteOutput, short_labels
 from agentflan.report.headline import headline_rows, headline_values, warnings
 from agentflan.report.html import render
 
@@ -22,7 +22,10 @@ def _found(tmp_path: Path) -> Collected:
                         untagged_supervised_tokens=7)
     manifest = Manifest(recipe={}, seed=0, seeds={}, on_error="fail", token_counter="approx", phrasings={}, inputs={},
                         rejected=0, splits={}, rows=0, capabilities=caps, versions={})
-    return Collected(roots=[tmp_path], evals=[ev("with-negatives", 90.0, 85.0), ev("without-negatives", 100.0, 0.0)],
+    evals = [ev("with-negatives", 90.0, 85.0), ev("without-negatives", 100.0, 0.0)]
+    for out, label in zip(evals, short_labels([e.path.parts for e in evals]), strict=True):
+        out.label = label  # as the collector labels them: "with-negatives", the shared "eval" dropped
+    return Collected(roots=[tmp_path], evals=evals,
                      builds=[BuildOutput(tmp_path / "with-negatives" / "build", manifest, {}, label="with-negatives/build")])
 
 

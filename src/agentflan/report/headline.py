@@ -3,7 +3,7 @@ each means, warnings when a score is meaningless (Agent-H high while the model n
 tool), and a few real model replies per run.
 
 Runs are matched by folder: an evaluation at ``<run>/eval`` and a build at ``<run>/build``
-belong to run ``<run>`` (``main`` when they lie at the top).
+belong to run ``<run>``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from importlib import resources
-from pathlib import PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,10 +28,10 @@ def config() -> dict[str, Any]:
     return loaded
 
 
-def run_name(label: str) -> str:
-    """``with-negatives/eval`` -> ``with-negatives``; ``eval`` -> ``main``."""
-    parent = str(PurePosixPath(label).parent)
-    return MAIN if parent in ("", ".") else parent
+def run_name(path: Path) -> str:
+    """The run an output belongs to, by its folder (``.../with-negatives/eval`` -> ``with-negatives``),
+    not by its report label: labels drop the parts all outputs share, ``eval`` included."""
+    return path.resolve().parent.name or MAIN
 
 
 def supervised_tokens(manifest: Manifest) -> int:
@@ -45,7 +45,7 @@ def headline_values(found: Collected) -> dict[str, dict[str, Any]]:
     cfg = config()
     runs: dict[str, dict[str, Any]] = {}
     for ev in found.evals:
-        values = runs.setdefault(run_name(ev.label), {})
+        values = runs.setdefault(run_name(ev.path), {})
         metrics = {s.suite: s.summary.get("metrics") or {} for s in ev.suites}
         for row in cfg["rows"]:
             if "suite" in row and row["suite"] in metrics:
@@ -53,7 +53,7 @@ def headline_values(found: Collected) -> dict[str, dict[str, Any]]:
         if values.get("tool-need") is None and "tool_need" in metrics.get("agent-h", {}):
             values["tool-need"] = metrics["agent-h"]["tool_need"]  # Agent-H's companion items
     for build in found.builds:
-        values = runs.setdefault(run_name(build.label), {})
+        values = runs.setdefault(run_name(build.path), {})
         for row in cfg["rows"]:
             if row.get("build") == "supervised_tokens":
                 values[row["label"]] = supervised_tokens(build.manifest)
@@ -93,5 +93,5 @@ def sample_replies(found: Collected) -> list[list[str]]:
         for s in ev.suites:
             for r in s.results[:n]:
                 ok = r.scores.get("success", r.scores.get("label", ""))
-                rows.append([run_name(ev.label), s.suite, r.id, str(ok), r.response[:300]])
+                rows.append([run_name(ev.path), s.suite, r.id, str(ok), r.response[:300]])
     return rows
