@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agentflan.conversation import Conversation, validate
 from agentflan.demo import (
@@ -21,10 +22,12 @@ from agentflan.demo import (
     NEGATIVE_LAYOUTS,
     QUESTIONS,
     TRAJECTORIES,
+    demo_dir,
     demo_file,
 )
 from agentflan.demo.generate import generate
 from agentflan.demo.world import World, load_world
+from agentflan.errors import ConfigError
 from agentflan.evaluate.agent_h import score_agent_h
 from agentflan.evaluate.agent_h_build import BuildOptions, build_agent_h, build_tool_need
 from agentflan.evaluate.base import EvalItem
@@ -181,3 +184,16 @@ def test_training_text_and_evaluation_prompt_are_one_rendering() -> None:
         rendered = template.render(rows[item_id])
         assert rendered.text.startswith(prompt), item_id
         assert rendered.supervised[0][0] == len(prompt), item_id
+
+
+
+def test_a_world_file_with_a_missing_key_or_an_unknown_turn_kind_is_a_located_error(tmp_path: Path) -> None:
+    world = yaml.safe_load((demo_dir() / "world.yaml").read_text(encoding="utf-8"))
+    bad = tmp_path / "world.yaml"
+    bad.write_text(yaml.safe_dump({**world, "negative_turns": {"question": 1, "servd": 1}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"world\.yaml: negative_turns: unknown kind 'servd'"):
+        load_world(bad)
+    bad.write_text(yaml.safe_dump({k: v for k, v in world.items() if k != "negative_tool_fraction"}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="missing key 'negative_tool_fraction'"):
+        load_world(bad)
+    assert load_world(demo_dir() / "world.yaml") == load_world()

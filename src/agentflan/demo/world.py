@@ -18,6 +18,7 @@ import random
 import string
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -27,6 +28,8 @@ from agentflan.errors import ConfigError
 from agentflan.formats.openai import openai_call, openai_tools
 
 TRAIN, HELDOUT = "train", "heldout"
+#: The kinds of a negative row's further turns (world.yaml's ``negative_turns``).
+NEGATIVE_TURNS = ("question", "unserved", "served")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +44,16 @@ class Call:
         return string.Template(template).substitute({**self.arguments, **(extra or {})})
 
 
-def load_world() -> dict[str, Any]:
-    """The world file shipped in the package; a missing key is a :class:`ConfigError` naming it."""
-    path = resources.files("agentflan") / "data" / "demo" / "world.yaml"
+def load_world(path: Path | None = None) -> dict[str, Any]:
+    """The world file (by default the package's); a missing key is a :class:`ConfigError` naming it."""
+    path = path or Path(str(resources.files("agentflan") / "data" / "demo" / "world.yaml"))
     world: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for key in ("tables", "numbers", "tools", "facts", "system", "heldout_fraction"):
+    for key in ("tables", "numbers", "tools", "facts", "system", "heldout_fraction", "negative_tool_fraction", "negative_turns"):
         if key not in world:
             raise ConfigError(f"{path}: missing key {key!r}")
+    unknown = set(world["negative_turns"]) - set(NEGATIVE_TURNS)
+    if unknown:
+        raise ConfigError(f"{path}: negative_turns: unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(NEGATIVE_TURNS)})")
     for i, tool in enumerate(world["tools"]):
         for key in ("name", "description", "parameters", "arguments", "requests", "thoughts", "observation", "answer", "no_tool"):
             if key not in tool:
