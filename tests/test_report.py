@@ -180,3 +180,17 @@ def test_dollar_signs_in_item_metadata_are_drawn_literally(tmp_path: Path) -> No
     svg = line_chart({"$loss$": ([1, 2], [0.5, 0.4])}, title="loss of $f$", xlabel="step $n$", ylabel="loss ($)")
     assert "loss of $f$" in svg and "step $n$" in svg
     assert "$\\alpha$" in bar_chart({"$\\alpha$": 1.0}, title="t", xlabel="x", ylabel="y")
+
+
+def test_a_horizontal_bar_chart_keeps_long_category_names_clear_of_its_axis_label() -> None:
+    """The category names end at the axis and must start right of the rotated axis label (x 12 ± half
+    the 9-pixel line): the demo's split names are up to 26 characters."""
+    import re
+
+    from agentflan.report import plots
+
+    names = {"demo_instruct_eval_layouts": 1902.0, "demo_react_10p": 33.0}
+    svg = plots.bar_chart(names, title="Split composition", xlabel="rows (conversations)", ylabel="split", horizontal=True)
+    left = float(re.search(r'<rect x="([\d.]+)" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="none"', svg).group(1))
+    longest = max(map(len, names))
+    assert left - 6 - plots.CHAR_WIDTH * longest >= 12 + 9 / 2

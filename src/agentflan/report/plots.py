@@ -22,6 +22,8 @@ _RC: Any = {"svg.hashsalt": "agentflan", "svg.fonttype": "none", "font.size": 9,
 #: matplotlib's default colour cycle, so bar charts match the line charts beside them
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 WIDTH, HEIGHT = 640, 320
+#: the widest a character of the 9-pixel labels runs (DejaVu Sans), for the room a label needs
+CHAR_WIDTH = 6.0
 
 
 def _pyplot() -> Any:
@@ -69,7 +71,8 @@ def bar_chart(
     top = _nice_max(max((v for series in groups.values() for v in series.values()), default=0.0))
     ticks = [top * i / 5 for i in range(6)]
     legend = len(groups) > 1
-    left = 140 if horizontal else 64
+    # horizontal: room for the longest category name beside the axis, right of the axis label
+    left = min(WIDTH // 2, 30 + round(CHAR_WIDTH * max(map(len, cats), default=0))) if horizontal else 64
     right, y0, bottom = (150 if legend else 16), 30, (44 if horizontal else 96)
     pw, ph = WIDTH - left - right, HEIGHT - y0 - bottom
     n, k = max(len(cats), 1), len(groups)
