@@ -277,3 +277,56 @@ def _drain(fd: int, seen: list[str]) -> bool:
         return False
     seen.append(chunk.decode("utf-8", "replace"))
     return bool(chunk)
+
+
+def _predictions_of(run_dir: Path, out: Path) -> Path:
+    """A generating run's replies as a predictions file ({"id", "response"} lines)."""
+    rows = [orjson.loads(line) for line in (run_dir / "results.jsonl").read_bytes().splitlines()]
+    out.write_bytes(b"".join(orjson.dumps({"id": r["id"], "response": r["response"]}) + b"\n" for r in rows))
+    return out
+
+
+@pytest.mark.parametrize("suite", ["agent-h", "tool-need"])
+def test_eval_score_gives_a_generating_runs_scores(suite: str, tmp_path: Path) -> None:
+    """Inference separated from scoring: a run's own replies, scored by ``eval score``, give its
+    per-item scores and metrics exactly (replies alternate between a plain answer and a call)."""
+    items = tmp_path / "agent_h.jsonl"
+    assert main(["eval", "build-agent-h", "--out", str(items), "--source", str(shared_path("toolbench", "queries")), "--size", "8"]) == 0
+    replies = iter(range(10_000))
+
+    def respond(body: dict[str, Any]) -> str:
+        if next(replies) % 2:
+            return "Thought: no tool is needed.\nFinal Answer: Here is a plain answer."
+        return 'Thought: I call a tool.\nAction: search\nAction Input: {"query": "x"}'
+
+    with StubServer(respond=respond) as server:
+        assert main(["eval", suite, "--backend", "openai", "--base-url", server.url, "--model", "m", "--data", str(items),
+                     "--out", str(tmp_path / "run"), "--no-progress", "--concurrency", "1"]) == 0
+    preds = _predictions_of(tmp_path / "run" / suite, tmp_path / "preds.jsonl")
+    assert main(["eval", "score", suite, "--data", str(items), "--predictions", str(preds), "--out", str(tmp_path / "scored")]) == 0
+    run = [orjson.loads(line) for line in (tmp_path / "run" / suite / "results.jsonl").read_bytes().splitlines()]
+    scored = [orjson.loads(line) for line in (tmp_path / "scored" / suite / "results.jsonl").read_bytes().splitlines()]
+    assert len(run) >= 8 and [(r["id"], r["scores"]) for r in scored] == [(r["id"], r["scores"]) for r in run]
+    metrics = {name: orjson.loads((tmp_path / name / suite / "summary.json").read_bytes())["metrics"] for name in ("run", "scored")}
+    assert metrics["scored"] == metrics["run"]
+    # the alternating replies score items differently (called or not; for agent-h, hallucinated or not)
+    assert len({orjson.dumps(r["scores"], option=orjson.OPT_SORT_KEYS) for r in run}) > 1
+    if suite == "agent-h":
+        assert 0 < metrics["run"]["H"] < 100
+
+
+def test_eval_score_reads_hotpotqa_answers_and_finish_actions(tmp_path: Path) -> None:
+    """HotpotQA predictions are final answers or the agent's last turn (FireAct's two-space finish included)."""
+    data = shared_path("hotpotqa", "distractor_easy_medium.jsonl")
+    recs = [orjson.loads(line) for line in data.read_bytes().splitlines()]
+    replies = []
+    for i, rec in enumerate(recs):
+        answer = rec["answer"] if i % 5 else "certainly not the answer"
+        replies.append(answer if i % 2 else f"Thought: That settles it.\nAction:  finish[{answer}]")
+    preds = tmp_path / "preds.jsonl"
+    preds.write_bytes(b"".join(orjson.dumps({"id": r["id"], "response": t}) + b"\n" for r, t in zip(recs, replies, strict=True)))
+    assert main(["eval", "score", "hotpotqa", "--data", str(data), "--predictions", str(preds), "--out", str(tmp_path / "out")]) == 0
+    summary = orjson.loads((tmp_path / "out" / "hotpotqa" / "summary.json").read_bytes())
+    wrong = sum(1 for i in range(len(recs)) if i % 5 == 0)
+    assert summary["backend"] == "predictions" and summary["n_items"] == len(recs)
+    assert summary["metrics"]["em"] == round(100.0 * (len(recs) - wrong) / len(recs), 2)

@@ -96,15 +96,15 @@ def _add_score(suites: argparse._SubParsersAction) -> None:
         description="Score a suite's items with responses generated elsewhere, as T-Eval separates inference from scoring. "
         "Writes OUT/SUITE/results.jsonl and OUT/SUITE/summary.json exactly as a generating run does (backend "
         "\"predictions\"). MMLU replies are read by their first answer letter (--mode generative). Each prediction's id is the item's id (as results.jsonl of a run writes it) or, for files keyed "
-        "by id such as T-Eval's, the key alone. Every item needs one prediction. Agent-loop suites (hotpotqa) cannot be "
-        "scored this way.",
+        "by id such as T-Eval's, the key alone. Every item needs one prediction. HotpotQA's response is the final "
+        "answer, or the agent's last turn (its finish[...] is read).",
         epilog="example:\n  agentflan eval score tool-steps --data ../shared/data/teval/plan_json_v1_sample.json "
         "--predictions preds.jsonl --out scored\n"
         "  (T-Eval's reason/plan similarity: all-mpnet-base-v2 when installed, else all-MiniLM-L6-v2; choose with "
         "--set similarity_model=PATH)",
         formatter_class=RawDescriptionHelpFormatter,
     )
-    sc.add_argument("score_suite", metavar="SUITE", choices=[s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"], help="the suite whose scorer to use: " + ", ".join(s for s in SUITE_DESCRIPTIONS if s != "hotpotqa"))
+    sc.add_argument("score_suite", metavar="SUITE", choices=list(SUITE_DESCRIPTIONS), help="the suite whose scorer to use: " + ", ".join(SUITE_DESCRIPTIONS))
     sc.add_argument("--data", required=True, metavar="PATH", help="the suite's data, as for a generating run (comma list for several files)")
     sc.add_argument("--predictions", required=True, type=Path, metavar="FILE", help="JSONL, one {\"id\", \"response\"} per item")
     sc.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE", help="any other option of the suite's factory (VALUE read as JSON when it parses); repeatable")

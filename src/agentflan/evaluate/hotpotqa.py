@@ -215,6 +215,17 @@ class HotpotQASuite(Suite):
         gold = str(item.expected["answer"])
         return {"em": exact_match(response, gold), "f1": round(f1_score(response, gold), 4)}
 
+    def score_responses(self, items: Sequence[EvalItem], responses: Sequence[str]) -> list[dict[str, Any]]:
+        """Answers given elsewhere (``agentflan eval score hotpotqa``): each response is the final
+        answer, or the agent's last turn, whose finish action the protocol reads (``finish[...]``)."""
+        protocol = get_protocol(self.protocol)
+        answers = []
+        for response in responses:
+            parsed = protocol.parse(response)
+            step = parsed if isinstance(parsed, AgentStep) else parsed.partial
+            answers.append(step.final_answer if step is not None and step.final_answer is not None else response.strip())
+        return [self.score(it, a) for it, a in zip(items, answers, strict=True)]
+
     def run_batch(self, items: Sequence[EvalItem], backend: Backend) -> list[ItemResult]:
         agent = Agent(backend, config=self.agent_config)
         episodes = []

@@ -79,7 +79,7 @@ def score_predictions(
     try:
         scores = suite.score_responses(items, responses)
     except NotImplementedError:
-        raise ConfigError(f"suite {suite.name!r} runs an agent loop; it cannot be scored from one response per item") from None
+        raise ConfigError(f"suite {suite.name!r} has no scorer for one response per item") from None
     results = [ItemResult(it.id, r, s, dict(it.meta)) for it, r, s in zip(items, responses, scores, strict=True)]
     directory = Path(out_dir) / suite.name
     directory.mkdir(parents=True, exist_ok=True)
