@@ -97,6 +97,9 @@ def test_trainer_loss_and_gradients_match_with_and_without_chunks(tmp_path: Path
     assert torch.allclose(full_loss, chunk_loss, atol=1e-6)
     assert full_grads.keys() == chunk_grads.keys() and full_grads
     for name, grad in full_grads.items():
-        assert torch.allclose(grad, chunk_grads[name], atol=1e-6), name
+        # float32 sums in another order: equal to the tensor's scale (the tied embedding's LoRA grads reach ~18;
+        # on an AMD EPYC they differed by 1.4e-5, 8e-7 of that)
+        diff = (grad - chunk_grads[name]).abs().max().item()
+        assert diff <= 1e-6 + 1e-5 * grad.abs().max().item(), (name, diff)
     assert full_caps.keys() == chunk_caps.keys() and len(full_caps) == 2
     assert all(abs(full_caps[k] - chunk_caps[k]) < 1e-5 for k in full_caps)
